@@ -1,0 +1,3 @@
+"""Loads the sockspec plugin for every pytest run from the project root."""
+
+pytest_plugins = ["sockspec.plugin"]

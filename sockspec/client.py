@@ -1,0 +1,306 @@
+"""The spec's side of each connection: send, receive, and say exactly what happened.
+
+Every operation is bounded by a deadline and recorded in the test's
+transcript.  Sockets are non-blocking and driven by one selector, so a test
+can keep hundreds of connections busy at once, and can send a megabyte while
+reading its echo (a client that sends everything before reading would
+deadlock against any correct echo server once both socket buffers fill).
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import struct
+from dataclasses import dataclass, field
+
+from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
+from sockspec.timeouts import Deadline
+
+RECV_SIZE = 65536
+
+
+class Client:
+    """One TCP connection to the server under test."""
+
+    def __init__(self, address: tuple[str, int], transcript: Transcript, name: str, reply_seconds: float) -> None:
+        self.address = address
+        self.transcript = transcript
+        self.name = name
+        self.reply_seconds = reply_seconds
+        self.sock: socket.socket | None = None
+        self.closed_by_us = False
+
+    # -- connection ---------------------------------------------------------
+
+    def connect(self) -> Client:
+        family = socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(self.reply_seconds)
+        try:
+            sock.connect(self.address)
+        except OSError as error:
+            sock.close()
+            self.transcript.add(self.name, f"connect failed: {error.strerror or error}")
+            host, port = self.address
+            if isinstance(error, ConnectionRefusedError):
+                raise SpecFailure(
+                    f"to connect to {host}:{port}",
+                    "the connection was refused: nothing listens on that port any more",
+                    "the server exited or closed its listening socket (see its state and output below)",
+                ) from None
+            raise SpecFailure(
+                f"to connect to {host}:{port} within {self.reply_seconds:g} s",
+                f"connect() failed: {error.strerror or 'timed out'}",
+                "the server's queue of completed connections is full: it stopped calling accept()",
+            ) from None
+        sock.setblocking(False)
+        self.sock = sock
+        self.transcript.add(self.name, f"connected from port {sock.getsockname()[1]}")
+        return self
+
+    def __enter__(self) -> Client:
+        return self if self.sock is not None else self.connect()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.sock is not None and not self.closed_by_us:
+            self.sock.close()
+            self.closed_by_us = True
+            self.transcript.add(self.name, "closed the connection")
+
+    def shutdown_write(self) -> None:
+        """Half-close: the server's recv() returns 0, but we can still read its reply."""
+        self._sock().shutdown(socket.SHUT_WR)
+        self.transcript.add(self.name, "shutdown(SHUT_WR): no more data from this client")
+
+    def reset(self) -> None:
+        """Close with SO_LINGER 0, so the server gets an RST instead of a FIN."""
+        sock = self._sock()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        self.closed_by_us = True
+        self.transcript.add(self.name, "reset the connection (SO_LINGER 0, close)")
+
+    def _sock(self) -> socket.socket:
+        assert self.sock is not None, "connect() first"
+        return self.sock
+
+    # -- data ---------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Send all of `data` without reading anything back (only for small messages)."""
+        converse([Exchange(self, [data], b"")], self.reply_seconds)
+
+    def expect(self, expected: bytes, seconds: float | None = None) -> None:
+        """Receive exactly `expected`, within the reply deadline."""
+        converse([Exchange(self, [], expected)], seconds or self.reply_seconds)
+
+    def echo(self, data: bytes, chunks: list[bytes] | None = None, wait_for_echo: bool = False) -> None:
+        """Send `data` (optionally in `chunks`) and expect the same bytes back."""
+        converse([Exchange(self, chunks or [data], data, wait_for_echo)], self.reply_seconds)
+
+    def expect_eof(self, seconds: float | None = None, what: str = "") -> None:
+        """The server closes its end: we read end of file, and nothing before it."""
+        seconds = seconds or self.reply_seconds
+        got, end = self.receive_until_end(Deadline(seconds))
+        expected = what or "the server to close its end of the connection (end of file)"
+        if got:
+            raise SpecFailure(expected, f"{self.name} received {preview(got)} it did not ask for")
+        if end == "timeout":
+            raise SpecFailure(
+                expected,
+                f"{self.name} saw neither data nor end of file for {seconds:g} s: the connection stays open",
+            )
+
+    def expect_silence(self, seconds: float) -> None:
+        """Nothing arrives for `seconds` (and the connection stays open)."""
+        got, end = self.receive_until_end(Deadline(seconds))
+        if got or end != "timeout":
+            happened = f"received {preview(got)}" if got else f"the connection ended ({end})"
+            raise SpecFailure(f"{self.name} to get no reply yet", happened)
+
+    def receive_until_end(self, deadline: Deadline) -> tuple[bytes, str]:
+        """Everything that arrives until EOF, reset or the deadline: (bytes, 'eof'|'reset'|'timeout')."""
+        sock = self._sock()
+        got = bytearray()
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            while True:
+                if not selector.select(deadline.remaining()):
+                    end = "timeout"
+                    break
+                try:
+                    chunk = sock.recv(RECV_SIZE)
+                except BlockingIOError:
+                    continue
+                except OSError as error:
+                    end = _error_name(error)
+                    break
+                if not chunk:
+                    end = "eof"
+                    break
+                got += chunk
+        if got:
+            self.transcript.add(self.name, f"received {preview(got)}")
+        self.transcript.add(self.name, {"eof": "end of file", "timeout": "nothing more"}.get(end, end))
+        return bytes(got), end
+
+    def is_open_to_server(self, seconds: float = 0.0) -> bool:
+        """True if the server has neither closed nor reset this connection (reads nothing)."""
+        sock = self._sock()
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            if not selector.select(seconds):
+                return True
+        try:
+            return bool(sock.recv(1, socket.MSG_PEEK))
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+
+def _error_name(error: OSError) -> str:
+    if error.errno in (errno.ECONNRESET, errno.EPIPE):
+        return "reset"
+    return f"error {errno.errorcode.get(error.errno or 0, error.errno)}"
+
+
+@dataclass
+class Exchange:
+    """What one client sends and what it must get back, in one conversation."""
+
+    client: Client
+    chunks: list[bytes]
+    expected: bytes
+    # Send each chunk only after the echo of everything before it has come back,
+    # so the server certainly receives the chunks in separate recv() calls.
+    wait_for_echo: bool = False
+    got: bytearray = field(default_factory=bytearray)
+    sent: int = 0
+    chunk_index: int = 0
+    chunk_offset: int = 0
+    end: str = ""  # '', 'eof', 'reset', or an error
+
+    @property
+    def total(self) -> int:
+        return sum(map(len, self.chunks))
+
+    def done_sending(self) -> bool:
+        return self.chunk_index >= len(self.chunks)
+
+    def may_send(self) -> bool:
+        if self.done_sending() or self.end:
+            return False
+        return not (self.wait_for_echo and self.chunk_offset == 0 and len(self.got) < self.sent)
+
+    def done(self) -> bool:
+        return self.done_sending() and (len(self.got) >= len(self.expected) or bool(self.end))
+
+    def wrong_so_far(self) -> bool:
+        return not self.expected.startswith(bytes(self.got))
+
+
+def converse(exchanges: list[Exchange], seconds: float) -> None:
+    """Run all exchanges at once; raise SpecFailure for the first that goes wrong."""
+    deadline = Deadline(seconds)
+    with selectors.DefaultSelector() as selector:
+        for ex in exchanges:
+            selector.register(ex.client._sock(), _interest(ex), ex)
+        pending = [ex for ex in exchanges if not ex.done()]
+        while pending and not deadline.expired():
+            for key, events in selector.select(deadline.remaining()):
+                ex: Exchange = key.data
+                if events & selectors.EVENT_WRITE and ex.may_send():
+                    _send_some(ex)
+                if events & selectors.EVENT_READ and not ex.end:
+                    _receive_some(ex)
+                if ex.wrong_so_far():
+                    _fail(ex, seconds, deadline)
+                if ex.done():
+                    selector.unregister(key.fileobj)
+                else:
+                    selector.modify(key.fileobj, _interest(ex), ex)
+            pending = [ex for ex in pending if not ex.done()]
+    for ex in exchanges:
+        _log(ex)
+        if not ex.done() or bytes(ex.got) != ex.expected:
+            _fail(ex, seconds, deadline)
+
+
+def _interest(ex: Exchange) -> int:
+    events = selectors.EVENT_READ
+    if ex.may_send():
+        events |= selectors.EVENT_WRITE
+    return events
+
+
+def _send_some(ex: Exchange) -> None:
+    chunk = ex.chunks[ex.chunk_index]
+    try:
+        n = ex.client._sock().send(memoryview(chunk)[ex.chunk_offset :])
+    except BlockingIOError:
+        return
+    except OSError as error:
+        ex.end = _error_name(error)
+        return
+    ex.sent += n
+    ex.chunk_offset += n
+    if ex.chunk_offset == len(chunk):
+        ex.client.transcript.add(ex.client.name, f"sent {preview(chunk)}")
+        ex.chunk_index += 1
+        ex.chunk_offset = 0
+
+
+def _receive_some(ex: Exchange) -> None:
+    wanted = len(ex.expected) - len(ex.got)
+    if wanted <= 0:
+        return  # leave anything extra in the socket: the next read will show it
+    try:
+        chunk = ex.client._sock().recv(min(RECV_SIZE, wanted))
+    except BlockingIOError:
+        return
+    except OSError as error:
+        ex.end = _error_name(error)
+        return
+    if not chunk:
+        ex.end = "eof"
+    ex.got += chunk
+
+
+def _log(ex: Exchange) -> None:
+    if ex.got:
+        ex.client.transcript.add(ex.client.name, f"received {preview(bytes(ex.got))}")
+    if ex.end:
+        ex.client.transcript.add(ex.client.name, {"eof": "end of file"}.get(ex.end, ex.end))
+
+
+def _fail(ex: Exchange, seconds: float, deadline: Deadline) -> None:
+    got = bytes(ex.got)
+    name = ex.client.name
+    if not ex.done_sending():
+        expected = f"{name} to send {ex.total} bytes"
+        happened = f"the server stopped reading after {ex.sent} bytes"
+        if ex.end:
+            happened += f" and the connection ended ({ex.end})"
+        raise SpecFailure(expected, happened)
+    expected = f"{name} to receive {preview(ex.expected)}"
+    if ex.wrong_so_far() or len(got) > len(ex.expected):
+        happened = f"{name} received {describe_difference(ex.expected, got)}"
+    else:
+        received = f"received {describe_difference(ex.expected, got)}" if got else "received nothing"
+        if ex.end == "eof":
+            ending = "then the server closed the connection"
+        elif ex.end == "reset":
+            ending = "then the connection was reset"
+        elif ex.end:
+            ending = f"then the connection failed ({ex.end})"
+        else:
+            ending = f"then nothing more for {seconds:g} s"
+        happened = f"{name} {received}, {ending}"
+    raise SpecFailure(expected, happened)

@@ -1,0 +1,120 @@
+"""What a spec test holds: the server under test, its clients, and its process state.
+
+One handle lives for one test.  The server process behind it may be shared
+with earlier tests (see `pool`); the clients and the transcript are the
+test's own and are closed when it ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sockspec import proc
+from sockspec.client import Client
+from sockspec.failure import SpecFailure, Transcript
+from sockspec.replies import EchoReplies, StdinReplies
+from sockspec.server import ServerProcess
+from sockspec.timeouts import Timeouts, wait_for
+
+
+class ServerHandle:
+    """The server under test, seen from one test."""
+
+    def __init__(self, process: ServerProcess, baseline: proc.TreeState, transcript: Transcript) -> None:
+        self.process = process
+        self.baseline = baseline  # its state when it had just started listening
+        self.transcript = transcript
+        self.timeouts: Timeouts = process.timeouts
+        self.model = process.target.model
+        self.reply = process.target.reply
+        self.replies = (
+            EchoReplies(self.timeouts.reply)
+            if self.reply == "echo"
+            else StdinReplies(process.operator, transcript)
+        )
+        self.clients: list[Client] = []
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.process.host, self.process.port
+
+    # -- clients ------------------------------------------------------------
+
+    def client(self, name: str = "") -> Client:
+        """A client, not yet connected (use `connect()` or `with`)."""
+        client = Client(self.address, self.transcript, name or f"client {len(self.clients) + 1}", self.timeouts.reply)
+        self.clients.append(client)
+        return client
+
+    def connect(self, name: str = "") -> Client:
+        return self.client(name).connect()
+
+    def connect_many(self, count: int, prefix: str = "client") -> list[Client]:
+        """`count` connections, opened one after the other and all left open."""
+        return [self.connect(f"{prefix} {i + 1}") for i in range(count)]
+
+    def chat(self, client: Client, message: bytes) -> None:
+        """Send `message` and expect the reply the reply mode calls for."""
+        self.replies.chat(client, message)
+
+    def ask(self, client: Client, message: bytes) -> None:
+        """Send `message` only; `expect_answer` later checks the reply."""
+        self.replies.ask(client, message)
+
+    def expect_answer(self, client: Client, message: bytes) -> None:
+        self.replies.expect_answer(client, message)
+
+    def chat_all(self, pairs: list[tuple[Client, bytes]]) -> None:
+        """Chat on every client; at once in echo mode, one after another in stdin mode."""
+        self.replies.chat_all(pairs)
+
+    def close_clients(self) -> None:
+        for client in self.clients:
+            client.close()
+
+    # -- process ------------------------------------------------------------
+
+    def state(self) -> proc.TreeState:
+        return self.process.state()
+
+    def wait_state(self, condition: Callable[[proc.TreeState], bool], seconds: float | None = None) -> proc.TreeState:
+        """Poll the server's state until `condition` holds or the deadline passes; return the last state."""
+        last: list[proc.TreeState] = []
+
+        def holds() -> bool:
+            last[:] = [self.state()]
+            return condition(last[0])
+
+        wait_for(holds, self.timeouts.settle if seconds is None else seconds)
+        return last[0]
+
+    def expect_running(self, after: str) -> None:
+        """The server is still alive and still listening."""
+        ended = self.process.exit_description()
+        if ended:
+            raise SpecFailure(f"the server to keep running {after}", ended)
+        if not self.process.is_listening():
+            raise SpecFailure(
+                f"the server to keep listening {after}",
+                "the server is running but no longer listens on its port",
+            )
+
+    def cpu_seconds(self, window: float) -> float:
+        """CPU time the server and its descendants used over the next `window` seconds."""
+        before = self.state().cpu_ticks
+        time.sleep(window)  # a measurement window: the spec asserts nothing happens in it
+        after = self.state().cpu_ticks
+        return (after - before) / proc.CLOCK_TICKS
+
+    def holders(self, client: Client) -> tuple[list[int], list[int]]:
+        """Which server processes hold the server's end of `client`'s connection.
+
+        Returns (holders, candidates): the pids holding it, among the server
+        and its live descendants.
+        """
+        assert client.sock is not None
+        end = proc.server_end(client.sock)
+        snapshot = self.state()
+        candidates = [snapshot.pid, *snapshot.descendants]
+        return (proc.holders_of(end.inode, candidates) if end and end.inode else []), candidates

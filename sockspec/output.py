@@ -1,0 +1,71 @@
+"""Drain a server's stdout and stderr so it never blocks, and keep what it said last.
+
+A server may print a prompt per message, a line per client, or megabytes of
+debug output.  If nobody reads its pipes, the pipe fills and the server
+freezes in write(), which would look like a bug in the server.  One thread
+per pipe reads everything as it comes; only the tail is kept in memory, for
+failure messages, and optionally a capped copy goes to a log file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+TAIL_BYTES = 16 * 1024
+
+
+class OutputTail:
+    """The last few KiB a process wrote, on all its streams, in arrival order."""
+
+    def __init__(self, log_path: Path | None = None, log_cap: int = 1 << 20) -> None:
+        self._tail = bytearray()
+        self._lock = threading.Lock()
+        self.total_bytes = 0
+        self._log: BinaryIO | None = open(log_path, "ab") if log_path else None
+        self._log_room = log_cap
+        self._threads: list[threading.Thread] = []
+
+    def drain(self, fd: int) -> None:
+        """Read `fd` until end of file in a background thread; closes `fd` at the end."""
+        thread = threading.Thread(target=self._pump, args=(fd,), daemon=True, name=f"drain-{fd}")
+        thread.start()
+        self._threads.append(thread)
+
+    def _pump(self, fd: int) -> None:
+        try:
+            while chunk := os.read(fd, 65536):
+                self._feed(chunk)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def _feed(self, chunk: bytes) -> None:
+        with self._lock:
+            self.total_bytes += len(chunk)
+            self._tail += chunk
+            del self._tail[:-TAIL_BYTES]
+            if self._log is not None and self._log_room > 0:
+                self._log.write(chunk[: self._log_room])
+                self._log_room -= len(chunk)
+                if self._log_room <= 0:
+                    self._log.write(b"\n[sockspec: output truncated here]\n")
+                self._log.flush()
+
+    def finish(self, timeout: float) -> None:
+        """Wait (bounded) for the pipes to reach end of file, then close the log."""
+        for thread in self._threads:
+            thread.join(timeout)
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+
+    def last_lines(self, count: int = 12, width: int = 160) -> list[str]:
+        with self._lock:
+            text = bytes(self._tail).decode("utf-8", "replace")
+        lines = [line[:width] for line in text.splitlines() if line.strip()]
+        return lines[-count:]

@@ -1,0 +1,255 @@
+"""What the kernel says about the server under test, read from /proc.
+
+The spec checks the *model* of a server (one child per client, one thread per
+client, no zombies, no leaked descriptors, no spinning) by looking at the
+process from the outside, the way a student would with `ps` and `ls
+/proc/PID/fd`.  Everything here is a plain read of /proc at one instant:
+callers that need a condition to hold poll it against a deadline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass, field
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+TCP_LISTEN = 0x0A
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    """The few fields of /proc/PID/stat the spec needs."""
+
+    pid: int
+    name: str
+    state: str  # R, S, D, Z, T, ...
+    ppid: int
+    pgid: int
+    cpu_ticks: int  # utime + stime of the process itself (all its threads)
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    """The process's stat line, or None if it no longer exists."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read().decode("ascii", "replace")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The name is in parentheses and may itself contain spaces or ')'.
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return ProcStat(
+        pid=pid,
+        name=name,
+        state=fields[0],
+        ppid=int(fields[1]),
+        pgid=int(fields[2]),
+        cpu_ticks=int(fields[11]) + int(fields[12]),
+    )
+
+
+def process_table() -> dict[int, ProcStat]:
+    """Every process visible in /proc, by pid."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = read_stat(int(entry))
+            if stat is not None:
+                table[stat.pid] = stat
+    return table
+
+
+def children(pid: int, table: dict[int, ProcStat]) -> list[ProcStat]:
+    """Direct children of `pid`, zombies included."""
+    return [s for s in table.values() if s.ppid == pid]
+
+
+def descendants(pid: int, table: dict[int, ProcStat]) -> list[ProcStat]:
+    """All processes below `pid`, breadth first, zombies included."""
+    by_parent: dict[int, list[ProcStat]] = {}
+    for stat in table.values():
+        by_parent.setdefault(stat.ppid, []).append(stat)
+    found: list[ProcStat] = []
+    frontier = [pid]
+    while frontier:
+        below = [s for p in frontier for s in by_parent.get(p, [])]
+        found.extend(below)
+        frontier = [s.pid for s in below]
+    return found
+
+
+def thread_count(pid: int) -> int:
+    """Number of threads of a live process (0 if it is gone)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def fd_targets(pid: int) -> dict[int, str]:
+    """Open descriptors of a process and what each points to."""
+    targets = {}
+    try:
+        entries = os.listdir(f"/proc/{pid}/fd")
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
+    for entry in entries:
+        try:
+            targets[int(entry)] = os.readlink(f"/proc/{pid}/fd/{entry}")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # closed while we looked
+    return targets
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets a process holds open."""
+    return {
+        int(target[len("socket:[") : -1])
+        for target in fd_targets(pid).values()
+        if target.startswith("socket:[")
+    }
+
+
+@dataclass(frozen=True)
+class TcpSocket:
+    """One row of /proc/net/tcp or /proc/net/tcp6."""
+
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    state: int
+    inode: int
+    send_queue: int  # bytes sent but not yet acknowledged
+    receive_queue: int  # bytes received but not yet read by the owner
+
+
+def _decode_address(hex_address: str) -> tuple[str, int]:
+    host_hex, port_hex = hex_address.split(":")
+    raw = bytes.fromhex(host_hex)
+    # The kernel prints each 32-bit word in host (little-endian) byte order.
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    host = ipaddress.ip_address(words)
+    if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped:
+        host = host.ipv4_mapped
+    return str(host), int(port_hex, 16)
+
+
+def tcp_sockets() -> list[TcpSocket]:
+    """Every TCP socket of this network namespace, IPv4 and IPv6."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue  # no IPv6 in this kernel or namespace
+        for line in lines:
+            parts = line.split()
+            found.append(
+                TcpSocket(
+                    local=_decode_address(parts[1]),
+                    remote=_decode_address(parts[2]),
+                    state=int(parts[3], 16),
+                    inode=int(parts[9]),
+                    send_queue=int(parts[4].split(":")[0], 16),
+                    receive_queue=int(parts[4].split(":")[1], 16),
+                )
+            )
+    return found
+
+
+def listeners_on(port: int) -> dict[int, tuple[str, int]]:
+    """Listening sockets on `port`, as inode -> local address."""
+    return {
+        s.inode: s.local
+        for s in tcp_sockets()
+        if s.state == TCP_LISTEN and s.local[1] == port
+    }
+
+
+def server_end(client: socket.socket) -> TcpSocket | None:
+    """The server's end of the connection `client` made, if the kernel still has it.
+
+    It is the socket whose local address is the client's peer and whose
+    remote address is the client's own address.  Its inode is 0 until the
+    server has accept()ed it.
+    """
+    try:
+        mine = client.getsockname()[:2]
+        theirs = client.getpeername()[:2]
+    except OSError:
+        return None
+    wanted_local = (_normal(theirs[0]), theirs[1])
+    wanted_remote = (_normal(mine[0]), mine[1])
+    for s in tcp_sockets():
+        if s.local == wanted_local and s.remote == wanted_remote:
+            return s
+    return None
+
+
+def _normal(host: str) -> str:
+    address = ipaddress.ip_address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+@dataclass(frozen=True)
+class TreeState:
+    """The server process and what hangs below it, at one instant."""
+
+    pid: int
+    alive: bool
+    state: str
+    threads: int
+    fds: int
+    children: tuple[int, ...] = ()  # live (non-zombie) direct children
+    zombies: tuple[int, ...] = ()  # direct children that exited and were not reaped
+    descendants: tuple[int, ...] = ()  # every live process below the server
+    cpu_ticks: int = 0  # server plus live descendants
+    fd_list: dict[int, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line a student can compare with `ps` and `ls /proc/PID/fd`."""
+        if not self.alive:
+            return f"pid {self.pid}: no longer running"
+        parts = [
+            f"pid {self.pid} (state {self.state})",
+            f"{len(self.children)} child process(es)",
+            f"{len(self.zombies)} zombie(s)",
+            f"{self.threads} thread(s)",
+            f"{self.fds} open fd(s)",
+        ]
+        if self.zombies:
+            parts[2] += " " + ",".join(map(str, self.zombies))
+        return ", ".join(parts)
+
+
+def tree_state(pid: int) -> TreeState:
+    """Snapshot of the server process `pid` and its descendants."""
+    table = process_table()
+    me = table.get(pid)
+    if me is None or me.state in ("Z", "X"):
+        return TreeState(pid=pid, alive=False, state=me.state if me else "-", threads=0, fds=0)
+    kids = children(pid, table)
+    below = [s for s in descendants(pid, table) if s.state not in ("Z", "X")]
+    fd_list = fd_targets(pid)
+    return TreeState(
+        pid=pid,
+        alive=True,
+        state=me.state,
+        threads=thread_count(pid),
+        fds=len(fd_list),
+        children=tuple(s.pid for s in kids if s.state not in ("Z", "X")),
+        zombies=tuple(s.pid for s in kids if s.state == "Z"),
+        descendants=tuple(s.pid for s in below),
+        cpu_ticks=me.cpu_ticks + sum(s.cpu_ticks for s in below),
+        fd_list=fd_list,
+    )
+
+
+def holders_of(inode: int, pids: list[int]) -> list[int]:
+    """Which of `pids` hold the socket `inode` open."""
+    return [pid for pid in pids if inode in socket_inodes(pid)]

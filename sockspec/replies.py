@@ -1,0 +1,76 @@
+"""How a server answers a message: the two reply modes of the spec.
+
+`echo`: the server sends back exactly the bytes it received.
+`stdin`: the seed's chat: the server reads a line from its operator (its
+stdin) and sends that line without the newline.
+
+Spec tests call `chat()`, or `ask()` then `expect_answer()`, and do not care
+which mode runs; tests that only make sense in one mode are marked with
+`replies(...)`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sockspec.client import Client, Exchange, converse
+from sockspec.failure import SpecFailure, Transcript
+from sockspec.operator_input import Operator
+
+
+class EchoReplies:
+    """The server echoes: every exchange can run at once."""
+
+    def __init__(self, reply_seconds: float) -> None:
+        self.reply_seconds = reply_seconds
+
+    def ask(self, client: Client, message: bytes) -> None:
+        client.send(message)
+
+    def expect_answer(self, client: Client, message: bytes) -> None:
+        client.expect(message)
+
+    def chat(self, client: Client, message: bytes) -> None:
+        client.echo(message)
+
+    def chat_all(self, pairs: list[tuple[Client, bytes]]) -> None:
+        converse([Exchange(c, [m], m) for c, m in pairs], self.reply_seconds)
+
+
+class StdinReplies:
+    """The harness types each reply on the server's stdin, one line at a time.
+
+    Exchanges are serialized: a line is typed only when exactly one message
+    waits for it, so whichever process or thread reads stdin is the one
+    that has that message.
+    """
+
+    def __init__(self, operator: Operator, transcript: Transcript) -> None:
+        self.operator = operator
+        self.transcript = transcript
+        self._one_at_a_time = threading.RLock()
+
+    def ask(self, client: Client, message: bytes) -> None:
+        client.send(message)
+
+    def expect_answer(self, client: Client, message: bytes) -> None:
+        """Type a fresh line on the server's stdin and expect exactly it back on `client`."""
+        with self._one_at_a_time:
+            line = self.operator.next_line()
+            self.operator.type_line(line)
+            self.transcript.add("operator", f"typed {line.decode()!r} and Enter on the server's stdin")
+            try:
+                client.expect(line)
+            except SpecFailure as failure:
+                if self.operator.take_back():
+                    failure.happened += "; the server never read the operator's line from its stdin"
+                raise
+
+    def chat(self, client: Client, message: bytes) -> None:
+        with self._one_at_a_time:
+            self.ask(client, message)
+            self.expect_answer(client, message)
+
+    def chat_all(self, pairs: list[tuple[Client, bytes]]) -> None:
+        for client, message in pairs:
+            self.chat(client, message)

@@ -1,0 +1,85 @@
+"""Turn a spec failure into the few plain lines a student can act on.
+
+Layout (one heading per line, so it also reads well in a grader's report):
+
+    BEHAVIOUR   what the spec requires, and the seed section it comes from
+    DID         what the test did (its docstring)
+    EXPECTED    what the spec expected
+    HAPPENED    what happened instead
+    LIKELY BUG  the usual cause, in the words of the course
+    TRANSCRIPT  the bytes that crossed the wire, per client
+    SERVER      the server process's state when the test failed
+    OUTPUT      the server's last lines of stdout and stderr
+    REPRODUCE   one command that runs just this test again
+"""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+
+from sockspec.failure import SpecFailure
+from sockspec.proc import TreeState
+
+SIGNAL_HINTS = {
+    signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
+    "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL",
+    signal.SIGSEGV: "the server crashed with a memory error: a buffer overflow, e.g. recv() given a length "
+    "larger than its buffer (strlen(buf) - 1 of an empty buffer is huge)",
+    signal.SIGABRT: "the server aborted: often the C library detecting a buffer overflow or a double free",
+    signal.SIGBUS: "the server crashed with a memory error",
+}
+
+WIDTH = 100
+
+
+def _field(name: str, text: str) -> list[str]:
+    lines = textwrap.wrap(text, WIDTH - 12) or [""]
+    return [f"{name:<11} {lines[0]}"] + [f"{'':<11} {line}" for line in lines[1:]]
+
+
+def _block(name: str, lines: list[str]) -> list[str]:
+    if not lines:
+        return [f"{name:<11} (none)"]
+    return [name] + [f"  {line}" for line in lines]
+
+
+def signal_hint(exit_description: str) -> str:
+    for sig, hint in SIGNAL_HINTS.items():
+        if sig.name in exit_description:
+            return hint
+    return ""
+
+
+def render(
+    *,
+    behaviour: str,
+    did: str,
+    failure: SpecFailure,
+    likely_bug: str,
+    transcript: list[str],
+    state: TreeState | None,
+    exit_description: str,
+    output: list[str],
+    reproduce: str,
+) -> str:
+    """The whole failure message, as plain text."""
+    hints = [signal_hint(exit_description), failure.likely_bug, likely_bug]
+    if exit_description:
+        server_line = exit_description
+    elif state is not None:
+        server_line = state.describe()
+    else:
+        server_line = "not started"
+    lines = [
+        *_field("BEHAVIOUR", behaviour),
+        *_field("DID", did),
+        *_field("EXPECTED", failure.expected),
+        *_field("HAPPENED", failure.happened),
+        *_field("LIKELY BUG", "; or ".join(dict.fromkeys(h for h in hints if h)) or "see the transcript"),
+        *_block("TRANSCRIPT", transcript),
+        *_field("SERVER", server_line),
+        *_block("OUTPUT", output),
+        f"{'REPRODUCE':<11} {reproduce}",
+    ]
+    return "\n".join(lines)

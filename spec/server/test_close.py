@@ -1,0 +1,113 @@
+"""recv() == 0: when a client closes, the server notices, closes its end and frees the socket.
+
+Seed section 2.2: recv() returns 0 when the peer has closed the connection,
+and < 0 on an error such as a reset.  Either way that client is done: the
+server must close the connection's socket (so the client sees end of file
+and the descriptor is freed) and carry on serving others.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sockspec.failure import check
+
+pytestmark = pytest.mark.behaviour(
+    "recv() == 0: a closed connection is noticed, closed and released", seed="§2.2 recv return values"
+)
+
+CLOSE_HINT = (
+    "the server does not stop when recv() returns 0 (or < 0) and never closes the connection's socket; "
+    "in a forking server the parent must also close its copy of the accepted socket"
+)
+
+
+def wait_fds_back(server, after: str) -> None:
+    settled = server.wait_state(lambda s: s.fds <= server.baseline.fds)
+    check(
+        settled.fds <= server.baseline.fds,
+        f"the server's open descriptors to go back to {server.baseline.fds} {after}",
+        f"it still has {settled.fds} open after {server.timeouts.settle:g} s: "
+        + ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
+        "a socket is never closed: close() the accepted socket when its client is done",
+    )
+
+
+@pytest.mark.likely_bug(CLOSE_HINT)
+def test_half_close_gets_end_of_file(server):
+    """Chat once, then shutdown(SHUT_WR): the server's recv() returns 0, so it must close its end;
+    the client, still reading, must see end of file."""
+    with server.connect() as client:
+        server.chat(client, b"last message before closing")
+        client.shutdown_write()
+        client.expect_eof()
+
+
+@pytest.mark.likely_bug(CLOSE_HINT)
+def test_close_without_sending(server):
+    """Connect and half-close at once without sending anything: the client must see end of file."""
+    with server.connect() as client:
+        client.shutdown_write()
+        client.expect_eof()
+
+
+@pytest.mark.likely_bug(CLOSE_HINT)
+def test_socket_released_after_close(server):
+    """Chat, then close the connection: the server's end of it must be closed by every server
+    process, and the server's open descriptors must go back to where they were."""
+    client = server.connect()
+    server.chat(client, b"about to leave")
+    client.close()
+    wait_fds_back(server, "after its client closed")
+
+
+VANISH_HINT = (
+    "the server dies or stops serving when a client disappears: treat recv() < 0 or == 0 as "
+    "'this client is gone', close its socket and go on; ignore SIGPIPE"
+)
+
+
+@pytest.mark.likely_bug(VANISH_HINT)
+def test_client_closes_mid_message(server):
+    """Send the first half of a message and close the connection without reading any reply;
+    the server must keep running and serve the next client."""
+    vanishing = server.connect("vanishing client")
+    vanishing.send(b"the first half of a mess")
+    vanishing.close()
+    if server.reply == "stdin":
+        # The server received a message, so it reads one reply line for it (which it cannot deliver).
+        operator = server.process.operator
+        operator.type_line(operator.next_line())
+        operator.wait_taken(server.timeouts.reply)
+        operator.take_back()
+    with server.connect("next client") as client:
+        server.chat(client, b"are you still there?")
+    server.expect_running("after a client closed its connection mid-message")
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(VANISH_HINT)
+def test_client_resets_mid_message(server):
+    """Send the first half of a message and reset the connection (SO_LINGER 0) without reading
+    any reply; the server must keep running and serve the next client."""
+    vanishing = server.connect("vanishing client")
+    vanishing.send(b"the first half of a mess")
+    vanishing.reset()
+    with server.connect("next client") as client:
+        server.chat(client, b"are you still there?")
+    server.expect_running("after a client reset its connection mid-message")
+
+
+@pytest.mark.likely_bug(
+    "the server ends when recv() or send() fails with ECONNRESET: that only ends this client, "
+    "not the server"
+)
+def test_reset_after_chatting(server):
+    """Chat, then reset the connection (SO_LINGER 0, close): the server must keep running and
+    serve the next client."""
+    client = server.connect("resetting client")
+    server.chat(client, b"hello before reset")
+    client.reset()
+    with server.connect("next client") as client:
+        server.chat(client, b"are you still there?")
+    server.expect_running("after a client reset its connection")

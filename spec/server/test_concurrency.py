@@ -1,0 +1,93 @@
+"""Concurrency: a forking or threaded server serves many clients at once, each with its own data.
+
+Seed sections 6 and 7: the point of a child process or a thread per client
+is that one client never waits for another.  Clients here connect first
+and stay connected, then talk in interleaved rounds; every reply must reach
+the client that asked, and no other.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sockspec.client import Exchange, converse
+from spec.server.test_lifecycle import flood_until_blocked
+from spec.server.test_send_recv import pattern
+
+pytestmark = [
+    pytest.mark.behaviour(
+        "concurrency: many clients are served at once, each getting its own data",
+        seed="§6 multi-process, §7 multi-threaded",
+    ),
+    pytest.mark.models("forking", "threaded"),
+]
+
+BLOCKED_HINT = (
+    "the server serves one client at a time: it must hand each accepted connection to a new child "
+    "process or thread and go straight back to accept()"
+)
+
+
+@pytest.mark.likely_bug(BLOCKED_HINT)
+def test_fifty_clients_interleaved(server):
+    """Connect 50 clients and keep them all connected; then, three rounds in a row, every client
+    sends a message naming itself and must get its own reply."""
+    clients = server.connect_many(50)
+    for round_ in range(3):
+        server.chat_all([(c, b"round %d from %s" % (round_, c.name.encode())) for c in clients])
+
+
+@pytest.mark.likely_bug(BLOCKED_HINT)
+def test_idle_client_does_not_block_others(server):
+    """Client A connects and sends nothing; client B connects and chats: B must be served while A
+    stays silent and connected.  Then A chats too."""
+    a = server.connect("idle A")
+    b = server.connect("B")
+    server.chat(b, b"B does not wait for A")
+    server.chat(a, b"A wakes up")
+
+
+@pytest.mark.replies("echo")  # in the chat, any bytes are a message awaiting the operator's line
+@pytest.mark.likely_bug(BLOCKED_HINT)
+def test_slow_client_does_not_block_others(server):
+    """Client A sends half a message and stalls; client B connects and chats: B must be served."""
+    a = server.connect("slow A")
+    server.ask(a, b"half of a")
+    b = server.connect("B")
+    server.chat(b, b"B does not wait for A")
+    server.expect_answer(a, b"half of a")
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(BLOCKED_HINT)
+def test_flooding_client_does_not_block_others(server):
+    """Client A sends megabytes without reading any reply, until no buffer has room; client B
+    connects and chats: B must be served while A's connection is stuck."""
+    a = server.connect("flooding A")
+    flood_until_blocked(a)
+    b = server.connect("B")
+    server.chat(b, b"B does not wait for A")
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "clients share data inside the server: a global or static buffer (or one buffer passed to every "
+    "thread) is overwritten by another client's data; give each client its own buffer"
+)
+def test_distinct_payloads_at_the_same_moment(server):
+    """Twenty clients each send 64 KiB of data unique to them, all at the same moment, five
+    rounds in a row; each must get back exactly its own bytes."""
+    clients = server.connect_many(20)
+    for round_ in range(5):
+        payloads = [pattern(65536, seed=i * 5 + round_ + 1) for i in range(len(clients))]
+        converse([Exchange(c, [p], p) for c, p in zip(clients, payloads)], server.timeouts.reply)
+
+
+@pytest.mark.likely_bug(
+    "the server limits how many clients it serves at once (a fixed-size table of clients or "
+    "threads, or too few file descriptors)"
+)
+def test_two_hundred_clients_at_once(server):
+    """Connect 200 clients and keep them all connected; every one of them chats."""
+    clients = server.connect_many(200)
+    server.chat_all([(c, b"hello from %s" % c.name.encode()) for c in clients])

@@ -1,0 +1,147 @@
+"""Lifecycle: the server keeps running and serving, client after client, whatever clients do.
+
+Seed sections 5 to 7 show servers that stop with Ctrl-C, not by themselves.
+A server must survive clients that leave, reset, or vanish while it writes,
+children that exit while it waits in accept(), and it must be possible to
+restart it on the same port at once.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from sockspec import proc
+from sockspec.failure import SpecFailure, check
+from sockspec.server import ServerStartError
+from sockspec.timeouts import wait_for
+
+pytestmark = pytest.mark.behaviour(
+    "lifecycle: the server keeps running and serving client after client", seed="§5-§7 servers"
+)
+
+
+@pytest.mark.likely_bug(
+    "the server stops after a client leaves: accept() must be called again in a loop, and a client's "
+    "end (recv() == 0) must end only that client's loop, not the server (the seed's single-process "
+    "server returns from main after its first client)"
+)
+def test_serves_client_after_client(server):
+    """Ten clients, one after the other: each connects, chats twice and closes."""
+    for i in range(10):
+        with server.connect(f"client {i + 1}") as client:
+            server.chat(client, b"hello from client %d" % (i + 1))
+            server.chat(client, b"goodbye from client %d" % (i + 1))
+    server.expect_running("after ten clients came and went")
+
+
+REUSEADDR_HINT = (
+    "the server cannot bind its port again at once: set SO_REUSEADDR on the listening socket before "
+    "bind(), or connections left over from the stopped server block the port for a minute"
+)
+
+
+def test_restart_on_same_port(start_server):
+    """Start the server, connect three clients (chatting on those it serves at once), stop the
+    server with Ctrl-C (SIGINT) while they are still connected, then start it again on the same
+    port at once: it must listen and serve."""
+    first = start_server()
+    clients = first.connect_many(3)
+    for client in clients if first.model != "iterative" else clients[:1]:
+        first.chat(client, b"before the restart")
+    first.process.stop(signal.SIGINT)
+    port = first.process.port
+    for client in clients:
+        client.close()
+    try:
+        second = start_server(port=port)
+    except ServerStartError as error:
+        raise SpecFailure(
+            f"the server to start again on port {port} at once", error.reason, REUSEADDR_HINT
+        ) from None
+    with second.connect("after restart") as client:
+        second.chat(client, b"after the restart")
+
+
+@pytest.mark.models("forking")
+@pytest.mark.likely_bug(
+    "accept() fails with EINTR when SIGCHLD arrives while the server waits in it: retry accept() on "
+    "EINTR (or install the handler with sigaction and SA_RESTART) instead of exiting"
+)
+def test_child_exits_while_parent_waits_in_accept(server):
+    """Five times: a client chats and closes, the spec waits until its child process has exited
+    (so SIGCHLD reaches the parent while it waits in accept()), then the next client must be served."""
+    for i in range(5):
+        with server.connect(f"client {i + 1}") as client:
+            server.chat(client, b"round %d" % (i + 1))
+        server.wait_state(lambda s: not s.children and not s.zombies)
+    with server.connect("last client") as client:
+        server.chat(client, b"still accepting?")
+    server.expect_running("after its children exited while it waited in accept()")
+
+
+SIGPIPE_HINT = (
+    "writing to a connection the client has reset raises SIGPIPE, which kills the process: "
+    "ignore it (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat the failed send as "
+    "'this client is gone'"
+)
+
+
+FLOOD_BLOCK = bytes(range(256)) * 256
+FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep us here forever
+
+
+def flood_until_blocked(client) -> int:
+    """Send without reading until the kernel takes no more: the server has stopped reading,
+    which an echo server does when it is blocked sending to us.  Returns the bytes sent."""
+    sent = 0
+    while sent < FLOOD_LIMIT:
+        try:
+            sent += client.sock.send(FLOOD_BLOCK)
+        except BlockingIOError:
+            break
+    client.transcript.add(client.name, f"sent {sent} bytes without reading any, until no buffer had room")
+    return sent
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(SIGPIPE_HINT)
+def test_reset_while_server_sends(server):
+    """A client sends megabytes without reading the echo, until no socket buffer has room (the
+    server is then blocked sending to it), and resets the connection; the server must keep running
+    and serve the next client."""
+    flooding = server.connect("flooding client")
+    flood_until_blocked(flooding)
+    flooding.reset()
+    with server.connect("next client") as client:
+        server.chat(client, b"are you still there?")
+    server.expect_running("after a client reset the connection while the server was sending to it")
+
+
+@pytest.mark.replies("stdin")
+@pytest.mark.likely_bug(SIGPIPE_HINT)
+def test_reset_while_server_waits_for_operator(server):
+    """A client sends a message and, once the server has read it, resets the connection; then the
+    operator types the reply, which the server cannot deliver.  The server must keep running and
+    serve the next client."""
+    leaving = server.connect("leaving client")
+    server.chat(leaving, b"first message")
+    server.ask(leaving, b"second message")
+    read = wait_for(lambda: unread_by_server(leaving) == 0, server.timeouts.reply)
+    check(read, "the server to read the client's second message", "it stays unread in the server's socket")
+    leaving.reset()
+    operator = server.process.operator
+    operator.type_line(operator.next_line())
+    server.transcript.add("operator", "typed a reply for the client that reset")
+    operator.wait_taken(server.timeouts.reply)
+    operator.take_back()
+    with server.connect("next client") as client:
+        server.chat(client, b"are you still there?")
+    server.expect_running("after writing to a connection its client had reset")
+
+
+def unread_by_server(client) -> int:
+    """Bytes the client sent that wait, unread, in the server's end of the connection."""
+    end = proc.server_end(client.sock)
+    return end.receive_queue if end else 0

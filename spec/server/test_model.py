@@ -1,0 +1,130 @@
+"""The declared model is the real one: children for forking, threads for threaded, neither for iterative.
+
+Seed sections 5 to 7.  The spec looks at the server from outside, through
+/proc: which process holds the server's end of each connection, how many
+children and threads the server has while clients are connected, and after.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sockspec.failure import check
+
+pytestmark = pytest.mark.behaviour(
+    "the model: each client is served the way the model says", seed="§5 single, §6 processes, §7 threads"
+)
+
+CLIENTS = 4
+
+
+def connect_and_chat(server, count: int = CLIENTS):
+    clients = server.connect_many(count)
+    for client in clients:
+        server.chat(client, b"which process serves %s?" % client.name.encode())
+    return clients
+
+
+@pytest.mark.models("forking")
+@pytest.mark.likely_bug(
+    "the server does not fork a child per client (it is not a forking server), or the child does not "
+    "get the accepted socket"
+)
+def test_forking_serves_each_client_in_its_own_child(server):
+    """Connect four clients and chat on each; the server's end of each connection must be held by a
+    child process of the server, a different child for each client."""
+    clients = connect_and_chat(server)
+    holders = {}
+    for client in clients:
+        held_by, _ = server.holders(client)
+        children = [pid for pid in held_by if pid != server.process.pid]
+        check(
+            children,
+            f"the server's end of {client.name}'s connection to be held by a child process",
+            f"it is held by {held_by or 'no process'} (the server is pid {server.process.pid})",
+        )
+        holders[client.name] = children[0]
+    check(
+        len(set(holders.values())) == len(clients),
+        "a different child process for each client",
+        f"clients were served by {holders}",
+    )
+
+
+@pytest.mark.models("forking")
+@pytest.mark.likely_bug(
+    "the parent never closes the accepted socket after fork(), so the connection stays open when the "
+    "child closes it: the client never sees end of file and the parent runs out of descriptors"
+)
+def test_forking_parent_closes_accepted_socket(server):
+    """Connect four clients and chat on each; the parent process must not keep its copy of any
+    accepted socket (each belongs to its child alone)."""
+    clients = connect_and_chat(server)
+    for client in clients:
+        server.wait_state(lambda s: server.process.pid not in server.holders(client)[0])
+        held_by, _ = server.holders(client)
+        check(
+            server.process.pid not in held_by,
+            f"only the child to hold the server's end of {client.name}'s connection",
+            f"the parent (pid {server.process.pid}) still holds it, as do {held_by}",
+        )
+
+
+@pytest.mark.models("threaded")
+@pytest.mark.likely_bug(
+    "the server does not start a thread per client (or forks instead): it must call pthread_create "
+    "for each accepted connection and serve it in that thread"
+)
+def test_threaded_serves_each_client_in_a_thread(server):
+    """Connect four clients and chat on each; the server must hold every connection itself, have no
+    child processes, and run at least four more threads than when idle."""
+    clients = connect_and_chat(server)
+    for client in clients:
+        held_by, _ = server.holders(client)
+        check(
+            held_by == [server.process.pid],
+            f"the server process itself (pid {server.process.pid}) to hold {client.name}'s connection",
+            f"it is held by {held_by or 'no process'}",
+        )
+    now = server.state()
+    check(not now.children, "no child processes", f"the server has children {list(now.children)}")
+    check(
+        now.threads >= server.baseline.threads + CLIENTS,
+        f"at least {server.baseline.threads + CLIENTS} threads ({server.baseline.threads} when idle, "
+        f"plus one per client)",
+        f"it runs {now.threads}",
+    )
+
+
+@pytest.mark.models("threaded")
+@pytest.mark.likely_bug(
+    "threads do not end when their client leaves: return from the thread function when recv() "
+    "returns 0, and detach the thread (or join it) so its resources are freed"
+)
+def test_threads_end_with_their_clients(server):
+    """Connect four clients, chat, close them all: the thread count must go back to what it was."""
+    for client in connect_and_chat(server):
+        client.close()
+    settled = server.wait_state(lambda s: s.threads <= server.baseline.threads)
+    check(
+        settled.threads <= server.baseline.threads,
+        f"the server to go back to {server.baseline.threads} thread(s) after its clients left",
+        f"it still runs {settled.threads} after {server.timeouts.settle:g} s",
+    )
+
+
+@pytest.mark.models("iterative")
+@pytest.mark.likely_bug("a single-process server serves clients itself: it must not fork or start threads")
+def test_iterative_serves_in_its_own_process(server):
+    """Connect a client and chat; the server process itself must hold the connection, with no
+    child processes and no extra threads."""
+    (client,) = connect_and_chat(server, 1)
+    held_by, _ = server.holders(client)
+    now = server.state()
+    check(held_by == [server.process.pid], "the server itself to hold the connection", f"held by {held_by}")
+    check(not now.children, "no child processes", f"the server has children {list(now.children)}")
+    check(
+        now.threads <= server.baseline.threads,
+        f"no more threads than when idle ({server.baseline.threads})",
+        f"it runs {now.threads}",
+    )

@@ -1,0 +1,91 @@
+"""Resources: an idle server burns no CPU, and serving many clients leaks nothing.
+
+Seed sections 5 to 7 loop forever around accept() and recv().  A loop that
+does not block (spinning on recv() == 0, on a failed accept(), or polling
+without a timeout) burns a whole core; a socket, thread or child that is
+not released per client adds up until the server falls over.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sockspec.failure import check
+
+pytestmark = pytest.mark.behaviour(
+    "resources: no busy-waiting, and no leaks over many clients", seed="§5-§7 server loops"
+)
+
+# An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
+# core (or its fair share of a loaded machine, still far above this).
+IDLE_CPU_LIMIT = 0.10
+
+SPIN_HINT = (
+    "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
+    "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
+)
+
+
+def expect_idle(server, when: str) -> None:
+    window = server.timeouts.cpu_window
+    used = server.cpu_seconds(window)
+    check(
+        used <= IDLE_CPU_LIMIT * window,
+        f"the server to use (almost) no CPU {when}",
+        f"it used {used:.2f} s of CPU in {window:g} s ({100 * used / window:.0f}% of a core)",
+        SPIN_HINT,
+    )
+
+
+@pytest.mark.likely_bug(SPIN_HINT)
+def test_no_cpu_while_idle(server):
+    """With no client connected, measure the server's CPU use over a window: it must be (almost) none."""
+    server.wait_state(lambda s: not s.children and not s.zombies)
+    expect_idle(server, "while no client is connected")
+
+
+@pytest.mark.likely_bug(SPIN_HINT)
+def test_no_cpu_after_clients_leave(server):
+    """Three clients chat and close; then measure the server's CPU use (children included) over a
+    window: it must be (almost) none."""
+    for client in server.connect_many(3) if server.model != "iterative" else [server.connect()]:
+        server.chat(client, b"soon gone")
+        client.close()
+    server.wait_state(lambda s: not s.children and not s.zombies)
+    expect_idle(server, "after its clients left")
+
+
+@pytest.mark.likely_bug(SPIN_HINT)
+def test_no_cpu_while_client_is_idle(server):
+    """A client chats and then stays connected without sending: the server waits in recv() and
+    must use (almost) no CPU."""
+    client = server.connect()
+    server.chat(client, b"then silence")
+    expect_idle(server, "while a connected client is silent")
+
+
+@pytest.mark.likely_bug(
+    "something is not released per client: the accepted socket (close it, in the parent too when "
+    "forking), the thread (detach or join it), or the child (exit and reap it)"
+)
+def test_nothing_leaks_over_two_hundred_clients(server):
+    """Two hundred clients come and go one after the other, each chatting once; afterwards the
+    server's open descriptors, threads and children must be back to what they were at start."""
+    for i in range(200):
+        with server.connect(f"client {i + 1}") as client:
+            server.chat(client, b"client %d" % (i + 1))
+    base = server.baseline
+    settled = server.wait_state(
+        lambda s: s.fds <= base.fds and s.threads <= base.threads and not s.children and not s.zombies
+    )
+    check(
+        settled.fds <= base.fds,
+        f"{base.fds} open descriptors, as at start",
+        f"{settled.fds} are open: " + ", ".join(f"{fd}->{t}" for fd, t in sorted(settled.fd_list.items())[-8:]),
+    )
+    check(settled.threads <= base.threads, f"{base.threads} thread(s), as at start", f"{settled.threads} run")
+    check(
+        not settled.children and not settled.zombies,
+        "no child processes left",
+        f"{len(settled.children)} children and {len(settled.zombies)} zombies remain",
+    )

@@ -1,0 +1,109 @@
+"""send() and recv(): every byte a client sends comes back, in order, nothing dropped, nothing added.
+
+Seed section 2: recv() returns how many bytes it received, which can be
+fewer than were sent, or bytes of several send() calls at once.  TCP is a
+byte stream, not a message queue, so the spec sends messages whole, split
+and merged, and only ever checks the concatenation.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from sockspec.failure import SpecFailure
+
+pytestmark = pytest.mark.behaviour(
+    "send/recv: the server answers every message, byte for byte", seed="§2 send/recv"
+)
+
+MIB = 1024 * 1024
+
+
+def pattern(size: int, seed: int = 0) -> bytes:
+    """`size` bytes covering all 256 byte values, NUL included, never periodic at 1024."""
+    return bytes((i * 7 + i // 251 + seed) % 256 for i in range(size))
+
+
+@pytest.mark.likely_bug("the server never sends what it received, or sends something else")
+def test_one_message(server):
+    """Connect, send one short message, expect its reply."""
+    with server.connect() as client:
+        server.chat(client, b"hello, server")
+
+
+@pytest.mark.likely_bug(
+    "each reply must be exactly what the spec expects: no added newline, no NUL terminator, no prompt text"
+)
+def test_many_messages_on_one_connection(server):
+    """Send 50 messages one after another on one connection, each after the previous reply."""
+    with server.connect() as client:
+        for i in range(50):
+            server.chat(client, b"message %d" % i)
+
+
+@pytest.mark.likely_bug("the server sends more than it received, e.g. the whole buffer (sizeof(buf)) instead of recv()'s count")
+def test_nothing_added_before_close(server):
+    """Chat once, then half-close (shutdown SHUT_WR): nothing may arrive before end of file."""
+    with server.connect() as client:
+        server.chat(client, b"one message")
+        client.shutdown_write()
+        client.expect_eof()
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server treats the data as a C string: strlen(), printf(\"%s\") or a string copy stops at the first NUL byte"
+)
+def test_binary_data_with_nul_bytes(server):
+    """Send binary data with NUL bytes at the start, in the middle and at the end; expect it back unchanged."""
+    with server.connect() as client:
+        client.echo(b"\x00starts with NUL\x00\xff\xfe middle \x00\x00 ends with NUL\x00")
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.parametrize("size", [1, 1023, 1024, 1025, 4096, 65536, 65537, MIB], ids=lambda n: f"{n}B")
+@pytest.mark.likely_bug(
+    "a fixed-size buffer: the server receives or sends at most its buffer's size (the seed's is 1024 bytes) "
+    "and drops, overflows or never sends the rest; call recv() and send() in a loop until all is handled"
+)
+def test_message_sizes(server, size):
+    """Send one message of this many bytes (binary, NUL bytes included) in one send(); expect it back whole."""
+    with server.connect() as client:
+        client.echo(pattern(size))
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server assumes one recv() is one whole message: TCP may split a message or merge several"
+)
+@given(
+    payload=st.binary(min_size=1, max_size=8192),
+    cuts=st.lists(st.integers(min_value=1, max_value=8191), max_size=8, unique=True),
+    wait_for_echo=st.booleans(),
+)
+@example(payload=b"\x00" * 2048, cuts=[1, 1024, 1025], wait_for_echo=True)
+@example(payload=pattern(3000), cuts=[], wait_for_echo=False)
+def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
+    """Send a payload cut into pieces at random places, each piece its own send() (and, in some
+    examples, only after the echo of the previous pieces came back); expect the whole payload back."""
+    points = sorted(c for c in cuts if c < len(payload))
+    pieces = [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)])]
+    with server.connect() as client:
+        try:
+            client.echo(payload, chunks=pieces, wait_for_echo=wait_for_echo)
+        except SpecFailure as failure:
+            failure.happened += f" (the payload was sent in {len(pieces)} pieces of {[len(p) for p in pieces]} bytes)"
+            raise
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server loses or reorders data when several messages arrive at once: process everything recv() returned"
+)
+def test_pipelined_messages(server):
+    """Send 200 messages back to back without waiting for any reply, then expect all replies in order."""
+    messages = [b"pipelined message %03d;" % i for i in range(200)]
+    with server.connect() as client:
+        client.echo(b"".join(messages), chunks=messages)

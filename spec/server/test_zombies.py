@@ -1,0 +1,70 @@
+"""Reaping: a forking server leaves no zombie children, and no child outlives its client.
+
+Seed section 6.2 installs a SIGCHLD handler so that exited children are
+reaped.  Signals do not queue: when several children exit at once the
+handler may run once for all of them, so it must reap in a loop
+(waitpid(-1, ..., WNOHANG) until nothing is left).  Ignoring SIGCHLD or
+reaping periodically are correct too; a little delay is allowed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sockspec.failure import check
+
+pytestmark = [
+    pytest.mark.behaviour(
+        "reaping: no zombie children, and no child outlives its client", seed="§6.2 SIGCHLD"
+    ),
+    pytest.mark.models("forking"),
+]
+
+CHILD_EXIT_HINT = (
+    "the child process does not exit after its client leaves: when recv() returns 0 it must close "
+    "the socket and exit() (the seed's child breaks out of its loop and falls back into the parent's "
+    "accept() loop)"
+)
+
+
+def expect_children_gone(server, after: str) -> None:
+    settled = server.wait_state(lambda s: not s.children and not s.zombies)
+    check(
+        not settled.children,
+        f"every child process to exit {after}",
+        f"{len(settled.children)} child process(es) still run after {server.timeouts.settle:g} s: "
+        f"{list(settled.children)}",
+        CHILD_EXIT_HINT,
+    )
+    check(
+        not settled.zombies,
+        f"every exited child to be reaped {after}",
+        f"{len(settled.zombies)} zombie(s) remain after {server.timeouts.settle:g} s: {list(settled.zombies)}",
+        "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
+        "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)",
+    )
+
+
+def test_child_exits_and_is_reaped_after_its_client(server):
+    """A client chats and closes: its child must exit and be reaped."""
+    with server.connect() as client:
+        server.chat(client, b"one client")
+    expect_children_gone(server, "after its client left")
+
+
+def test_no_zombies_after_many_clients_leave_at_once(server):
+    """Thirty clients connect and chat, then all close at the same moment, so their children exit
+    together: none may stay a zombie."""
+    clients = server.connect_many(30)
+    server.chat_all([(c, b"burst %s" % c.name.encode()) for c in clients])
+    for client in clients:
+        client.close()
+    expect_children_gone(server, "after thirty clients left at once")
+
+
+def test_no_zombies_after_clients_leave_one_by_one(server):
+    """Five clients come and go one after the other; no zombie may remain."""
+    for i in range(5):
+        with server.connect(f"client {i + 1}") as client:
+            server.chat(client, b"one by one")
+    expect_children_gone(server, "after five clients left one by one")

@@ -1,3 +1,3 @@
-"""Loads the sockspec plugin for every pytest run from the project root."""
+"""Loads the sockspec plugin when sockspec is not installed (installed, its entry point loads it)."""
 
 pytest_plugins = ["sockspec.plugin"]

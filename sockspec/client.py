@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass, field
 
 from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
-from sockspec.timeouts import Deadline
+from sockspec.timeouts import Deadline, Timeouts
 
 RECV_SIZE = 65536
 
@@ -24,11 +24,12 @@ RECV_SIZE = 65536
 class Client:
     """One TCP connection to the server under test."""
 
-    def __init__(self, address: tuple[str, int], transcript: Transcript, name: str, reply_seconds: float) -> None:
+    def __init__(self, address: tuple[str, int], transcript: Transcript, name: str, timeouts: Timeouts) -> None:
         self.address = address
         self.transcript = transcript
         self.name = name
-        self.reply_seconds = reply_seconds
+        self.connect_seconds = timeouts.connect
+        self.reply_seconds = timeouts.reply
         self.sock: socket.socket | None = None
         self.closed_by_us = False
 
@@ -38,7 +39,7 @@ class Client:
         family = socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.settimeout(self.reply_seconds)
+        sock.settimeout(self.connect_seconds)
         try:
             sock.connect(self.address)
         except OSError as error:
@@ -52,7 +53,7 @@ class Client:
                     "the server exited or closed its listening socket (see its state and output below)",
                 ) from None
             raise SpecFailure(
-                f"to connect to {host}:{port} within {self.reply_seconds:g} s",
+                f"to connect to {host}:{port} within {self.connect_seconds:g} s",
                 f"connect() failed: {error.strerror or 'timed out'}",
                 "the server's queue of completed connections is full: it stopped calling accept()",
             ) from None
@@ -115,6 +116,7 @@ class Client:
             raise SpecFailure(
                 expected,
                 f"{self.name} saw neither data nor end of file for {seconds:g} s: the connection stays open",
+                missed_deadline="reply",
             )
 
     def expect_silence(self, seconds: float) -> None:
@@ -221,7 +223,7 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                 if events & selectors.EVENT_READ and not ex.end:
                     _receive_some(ex)
                 if ex.wrong_so_far():
-                    _fail(ex, seconds, deadline)
+                    _fail(ex, seconds)
                 if ex.done():
                     selector.unregister(key.fileobj)
                 else:
@@ -230,7 +232,7 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
     for ex in exchanges:
         _log(ex)
         if not ex.done() or bytes(ex.got) != ex.expected:
-            _fail(ex, seconds, deadline)
+            _fail(ex, seconds)
 
 
 def _interest(ex: Exchange) -> int:
@@ -280,7 +282,7 @@ def _log(ex: Exchange) -> None:
         ex.client.transcript.add(ex.client.name, {"eof": "end of file"}.get(ex.end, ex.end))
 
 
-def _fail(ex: Exchange, seconds: float, deadline: Deadline) -> None:
+def _fail(ex: Exchange, seconds: float) -> None:
     got = bytes(ex.got)
     name = ex.client.name
     if not ex.done_sending():
@@ -288,7 +290,7 @@ def _fail(ex: Exchange, seconds: float, deadline: Deadline) -> None:
         happened = f"the server stopped reading after {ex.sent} bytes"
         if ex.end:
             happened += f" and the connection ended ({ex.end})"
-        raise SpecFailure(expected, happened)
+        raise SpecFailure(expected, happened, missed_deadline="" if ex.end else "reply")
     expected = f"{name} to receive {preview(ex.expected)}"
     if ex.wrong_so_far() or len(got) > len(ex.expected):
         happened = f"{name} received {describe_difference(ex.expected, got)}"
@@ -303,4 +305,5 @@ def _fail(ex: Exchange, seconds: float, deadline: Deadline) -> None:
         else:
             ending = f"then nothing more for {seconds:g} s"
         happened = f"{name} {received}, {ending}"
-    raise SpecFailure(expected, happened)
+    timed_out = not ex.end and not ex.wrong_so_far() and len(got) < len(ex.expected)
+    raise SpecFailure(expected, happened, missed_deadline="reply" if timed_out else "")

@@ -16,10 +16,11 @@ import time
 class SpecFailure(AssertionError):
     """The server did not behave as the spec says."""
 
-    def __init__(self, expected: str, happened: str, likely_bug: str = "") -> None:
+    def __init__(self, expected: str, happened: str, likely_bug: str = "", missed_deadline: str = "") -> None:
         self.expected = expected
         self.happened = happened
         self.likely_bug = likely_bug
+        self.missed_deadline = missed_deadline  # the kind of deadline that expired, if that is what failed
         super().__init__(f"expected {expected}; {happened}")
 
 

@@ -15,17 +15,20 @@ from sockspec.client import Client
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.replies import EchoReplies, StdinReplies
 from sockspec.server import ServerProcess
-from sockspec.timeouts import Timeouts, wait_for
+from sockspec.timeouts import Patience, Timeouts, wait_for
 
 
 class ServerHandle:
     """The server under test, seen from one test."""
 
-    def __init__(self, process: ServerProcess, baseline: proc.TreeState, transcript: Transcript) -> None:
+    def __init__(self, process: ServerProcess, transcript: Transcript, patience: Patience, test: str) -> None:
         self.process = process
-        self.baseline = baseline  # its state when it had just started listening
+        assert process.baseline is not None
+        self.baseline = process.baseline  # its state once idle after it started listening
         self.transcript = transcript
         self.timeouts: Timeouts = process.timeouts
+        self.patience = patience
+        self.test = test
         self.model = process.target.model
         self.reply = process.target.reply
         self.replies = (
@@ -43,7 +46,7 @@ class ServerHandle:
 
     def client(self, name: str = "") -> Client:
         """A client, not yet connected (use `connect()` or `with`)."""
-        client = Client(self.address, self.transcript, name or f"client {len(self.clients) + 1}", self.timeouts.reply)
+        client = Client(self.address, self.transcript, name or f"client {len(self.clients) + 1}", self.timeouts)
         self.clients.append(client)
         return client
 
@@ -51,8 +54,38 @@ class ServerHandle:
         return self.client(name).connect()
 
     def connect_many(self, count: int, prefix: str = "client") -> list[Client]:
-        """`count` connections, opened one after the other and all left open."""
-        return [self.connect(f"{prefix} {i + 1}") for i in range(count)]
+        """`count` connections, opened one after the other and all left open.
+
+        With a concurrent model, each is opened only once the server has
+        accepted the one before: then no listen() backlog, however small,
+        overflows (an overflow costs a one-second SYN retransmission, which
+        is the kernel's business, not the server's bug).
+        """
+        clients = []
+        for i in range(count):
+            client = self.connect(f"{prefix} {i + 1}")
+            clients.append(client)
+            if self.model != "iterative":
+                self.expect_accepted(client)
+        return clients
+
+    def expect_accepted(self, client: Client) -> None:
+        """The server accept()s `client`'s connection within the connect deadline."""
+        assert client.sock is not None
+        sock = client.sock
+
+        def accepted() -> bool:
+            end = proc.server_end(sock)
+            return end is not None and end.inode != 0
+
+        if not wait_for(accepted, self.timeouts.connect):
+            others = len(self.clients) - 1
+            raise SpecFailure(
+                f"the server to accept() {client.name}'s connection at once",
+                f"it did not accept it within {self.timeouts.connect:g} s, with {others} other client(s) connected",
+                "the server serves one client at a time: it must hand each accepted connection to a new "
+                "child process or thread and go straight back to accept()",
+            )
 
     def chat(self, client: Client, message: bytes) -> None:
         """Send `message` and expect the reply the reply mode calls for."""
@@ -86,7 +119,12 @@ class ServerHandle:
             last[:] = [self.state()]
             return condition(last[0])
 
-        wait_for(holds, self.timeouts.settle if seconds is None else seconds)
+        if seconds is None:
+            seconds = self.patience.current().settle
+            if not wait_for(holds, seconds):
+                self.patience.note_missed({"settle"}, self.test)
+        else:
+            wait_for(holds, seconds)
         return last[0]
 
     def expect_running(self, after: str) -> None:

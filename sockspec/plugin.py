@@ -9,19 +9,18 @@ and renders failures in the layout of `sockspec.report`.
 from __future__ import annotations
 
 import inspect
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
 from sockspec import report, targets, timeouts
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.handle import ServerHandle
 from sockspec.pool import ServerPool
-from sockspec.server import ServerStartError, become_subreaper
+from sockspec.results import ResultsFile, family_of
+from sockspec.server import ServerStartError
 from sockspec.targets import ImplError, Target
 
 MODEL_HELP = "how the server handles clients: iterative|forking|threaded (required unless --impl names a bundled server)"
@@ -30,6 +29,11 @@ HOST_HELP = "address the server is told to listen on and the spec connects to (d
 TIMEOUT_HELP = f"override one named wait, NAME=SECONDS; names: {', '.join(timeouts.DOCS)} (repeatable)"
 SCALE_HELP = "multiply every wait by FACTOR, for slow or loaded machines (default 1)"
 SERVER_LOG_HELP = "append everything the servers print to this file (capped at 1 MiB per server)"
+ADDRESS_HELP = (
+    "HOST:PORT the server listens on whatever it is told (a hard-coded address); the spec then "
+    "connects there and runs one server at a time"
+)
+RESULTS_HELP = "write one JSON line per test to this file as the run goes (for graders)"
 
 
 @dataclass(frozen=True)
@@ -39,13 +43,15 @@ class Settings:
     targets: list[Target]
     timeouts: timeouts.Timeouts
     host: str
+    fixed_port: int | None  # the server's own port, when it cannot be told one
     impl_given: bool
 
 
 SETTINGS = pytest.StashKey[Settings]()
 POOL = pytest.StashKey[ServerPool]()
+RESULTS = pytest.StashKey[ResultsFile]()
 HANDLE = pytest.StashKey[ServerHandle]()
-PHASES = pytest.StashKey[dict]()
+FAILURE = pytest.StashKey[SpecFailure]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--host", default="127.0.0.1", help=HOST_HELP)
     group.addoption("--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help=TIMEOUT_HELP)
     group.addoption("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help=SCALE_HELP)
+    group.addoption("--address", metavar="HOST:PORT", help=ADDRESS_HELP)
     group.addoption("--server-log", metavar="FILE", help=SERVER_LOG_HELP)
+    group.addoption("--sockspec-results", metavar="FILE", help=RESULTS_HELP)
     parser.addini("sockspec_timeouts", TIMEOUT_HELP, type="args", default=[])
 
 
@@ -66,11 +74,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "models(*names): the test applies only to these server models")
     config.addinivalue_line("markers", "replies(*names): the test applies only to these reply modes")
     config.stash[SETTINGS] = _settings(config)
-    _hypothesis_profile()
-    become_subreaper()
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        # Terminated like Ctrl-C, so fixtures run their teardown and stop every server.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -90,32 +93,29 @@ def _settings(config: pytest.Config) -> Settings:
             if config.getoption("model"):
                 raise ImplError("--model needs --impl: which server should it describe?")
             chosen = targets.bundled_targets(cwd)
+        host, fixed_port = _address(config)
     except (ImplError, ValueError) as error:
         raise pytest.UsageError(f"sockspec: {error}") from None
-    return Settings(chosen, waits, config.getoption("host"), bool(impl))
+    return Settings(chosen, waits, host, fixed_port, bool(impl))
 
 
-def _hypothesis_profile() -> None:
-    # Same examples on every run (a grade must not change between runs), no
-    # example database left on disk, no per-example deadline (timing is the
-    # spec's job), and no shrinking: each shrink step against a server that
-    # hangs would cost a whole reply deadline.
-    settings.register_profile(
-        "sockspec",
-        derandomize=True,
-        database=None,
-        deadline=None,
-        max_examples=40,
-        phases=(Phase.explicit, Phase.generate),
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
-    settings.load_profile("sockspec")
+def _address(config: pytest.Config) -> tuple[str, int | None]:
+    address = config.getoption("address")
+    if not address:
+        return config.getoption("host"), None
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ValueError(f"--address must be HOST:PORT, e.g. 192.168.153.128:19999, not {address!r}")
+    if getattr(config.option, "numprocesses", None):
+        raise ValueError("--address runs one server at a time: it cannot be combined with -n")
+    return host.strip("[]"), int(port)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     chosen = config.stash[SETTINGS]
     lines = [f"sockspec: {t.impl} (model {t.model}, reply {t.reply})" for t in chosen.targets]
-    lines.append(f"sockspec: host {chosen.host}; waits {chosen.timeouts.describe()}")
+    where = f"{chosen.host}:{chosen.fixed_port} (fixed)" if chosen.fixed_port else f"host {chosen.host}"
+    lines.append(f"sockspec: {where}; waits {chosen.timeouts.describe()}")
     return lines
 
 
@@ -151,20 +151,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Start the server once before any test: a server that cannot start gets one clear line."""
+    """Start the server once before any test: a server that cannot start gets one clear message
+    (and exit status 4), not the same failure in every test."""
     config = session.config
     chosen = config.stash[SETTINGS]
-    config.stash[POOL] = ServerPool(chosen.host, chosen.timeouts, _path(config.getoption("server_log")))
-    if not chosen.impl_given or hasattr(config, "workerinput") or config.option.collectonly:
+    pool = ServerPool(chosen.host, chosen.timeouts, _path(config.getoption("server_log")), chosen.fixed_port)
+    config.stash[POOL] = pool
+    worker = hasattr(config, "workerinput")
+    if config.getoption("sockspec_results") and not worker:
+        results = ResultsFile(Path(config.getoption("sockspec_results")))
+        config.stash[RESULTS] = results
+        config.pluginmanager.register(results, "sockspec-results")
+        results.write("run", targets=[{"impl": t.impl, "model": t.model, "reply": t.reply} for t in chosen.targets])
+    if not chosen.impl_given or worker or config.option.collectonly:
         return
-    pool = config.stash[POOL]
     try:
-        pool.shared(chosen.targets[0])
+        pool.stop(pool.start(chosen.targets[0]))
     except ServerStartError as error:
+        if RESULTS in config.stash:
+            config.stash[RESULTS].write("startup_error", reason=error.reason, output=error.output)
+            config.stash[RESULTS].pytest_sessionfinish(pytest.ExitCode.USAGE_ERROR)
         details = "".join(f"\n  | {line}" for line in error.output)
-        pytest.exit(f"sockspec: {error.reason}{details}", returncode=pytest.ExitCode.TESTS_FAILED)
-    if config.pluginmanager.hasplugin("dsession"):
-        pool.stop_all()  # the xdist workers start their own
+        # A usage error: pytest prints this one message and nothing else, and exits with status 4.
+        raise pytest.UsageError(f"sockspec: {error.reason}{details}") from None
+
+
+
 
 
 def _path(value: str | None) -> Path | None:
@@ -176,61 +188,66 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[POOL].stop_all()
 
 
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if POOL in config.stash and config.stash[POOL].stop_notes:
+        notes = config.stash[POOL].stop_notes
+        terminalreporter.write_line(f"sockspec: {len(notes)} server(s) had to be killed at teardown; first: {notes[0]}")
+
+
 @pytest.fixture(scope="session")
 def sockspec_pool(pytestconfig: pytest.Config) -> ServerPool:
     return pytestconfig.stash[POOL]
-
-
-def _failed(item: pytest.Item) -> bool:
-    return any(r.failed for r in item.stash.get(PHASES, {}).values())
-
-
-@pytest.fixture
-def server(request: pytest.FixtureRequest, target: Target, sockspec_pool: ServerPool) -> Iterator[ServerHandle]:
-    """The shared server of this target, replaced after a test that spoiled it."""
-    try:
-        process, baseline = sockspec_pool.shared(target)
-    except ServerStartError as error:
-        pytest.fail(f"the server does not start: {error.reason}", pytrace=False)
-    handle = ServerHandle(process, baseline, Transcript())
-    request.node.stash[HANDLE] = handle
-    yield handle
-    handle.close_clients()
-    leftover = process.operator.take_back()
-    if leftover or _failed(request.node) or not process.alive() or not process.is_listening():
-        sockspec_pool.discard(target)
 
 
 @pytest.fixture
 def start_server(
     request: pytest.FixtureRequest, target: Target, sockspec_pool: ServerPool
 ) -> Iterator[Callable[..., ServerHandle]]:
-    """Start a server of this test's own (on a given port, if asked); all are stopped at the end."""
+    """Start servers of this test's own (on a given port, if asked); all are stopped at the end."""
     started: list[ServerHandle] = []
     transcript = Transcript()
+    patience = sockspec_pool.patience(target)
 
     def start(port: int | None = None) -> ServerHandle:
-        process, baseline = sockspec_pool.start(target, port=port)
-        handle = ServerHandle(process, baseline, transcript)
+        process = sockspec_pool.start(target, port=port)
+        handle = ServerHandle(process, transcript, patience, request.node.nodeid)
         started.append(handle)
         request.node.stash[HANDLE] = handle
         return handle
 
-    yield start
-    for handle in started:
-        handle.close_clients()
-        sockspec_pool.stop(handle.process)
+    try:
+        yield start
+    finally:
+        for handle in started:
+            handle.close_clients()
+            sockspec_pool.stop(handle.process)
+        failure = request.node.stash.get(FAILURE, None)
+        if failure is not None:
+            patience.note_missed({failure.missed_deadline}, request.node.nodeid)
+
+
+@pytest.fixture
+def server(start_server: Callable[..., ServerHandle]) -> ServerHandle:
+    """A fresh server for this test, listening on a port of its own; stopped when the test ends."""
+    try:
+        return start_server()
+    except ServerStartError as error:
+        pytest.fail(f"the server does not start: {error.reason}", pytrace=False)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
-    item.stash.setdefault(PHASES, {})[rep.when] = rep
+    behaviour = item.get_closest_marker("behaviour")
+    meta = {"family": family_of(item), "behaviour": behaviour.args[0] if behaviour else ""}
+    rep.user_properties.append(("sockspec", meta))
     handle = item.stash.get(HANDLE, None)
     if handle is None or call.excinfo is None or not rep.failed or not call.excinfo.errisinstance(SpecFailure):
         return  # anything but a spec failure is a bug of ours or of the test: keep the traceback
+    item.stash[FAILURE] = call.excinfo.value
     rep.longrepr = _render(item, handle, call.excinfo.value)
+    meta["summary"] = str(call.excinfo.value)
 
 
 def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> str:
@@ -252,6 +269,7 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
         did=" ".join((did or item.name).split()),
         failure=failure,
         likely_bug=likely.args[0] if likely else "",
+        note=handle.patience.note(),
         transcript=handle.transcript.lines(),
         state=None if exit_description else process.state(),
         exit_description=exit_description,

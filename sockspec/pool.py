@@ -1,74 +1,87 @@
-"""Keep one running server per target across tests, and replace it when it is spoiled.
+"""Start and stop the servers of a run, and remember what each target has shown.
 
-Starting a server costs more than most tests, and a correct server is not
-disturbed by a test that closes its clients.  So tests share one server per
-target, and the pool starts a fresh one when the last test failed, the
-server died, or a reply line was left unread: one bug then fails the test
-that found it, not every test after it.
+Every test gets a server of its own, started for it and stopped after it:
+a bug that one test provokes (a crash, a leaked child, a stale reply line)
+can then never fail another test, and a grade does not depend on the order
+tests ran in.  What the pool remembers across tests is only what makes a
+run against a broken server short: a target that cannot start is not
+started again, and a target that missed a deadline gets shorter ones.
 """
 
 from __future__ import annotations
 
 import atexit
+import signal
 from pathlib import Path
 
-from sockspec import proc, server
+from sockspec import server
 from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
-from sockspec.timeouts import Timeouts
+from sockspec.timeouts import Patience, Timeouts
 
 
 class ServerPool:
-    """Running servers, one shared per target, plus any a test asked for itself."""
+    """The running servers of this pytest process, and what each target has shown so far."""
 
-    def __init__(self, host: str, timeouts: Timeouts, log_path: Path | None = None) -> None:
+    def __init__(
+        self, host: str, timeouts: Timeouts, log_path: Path | None = None, fixed_port: int | None = None
+    ) -> None:
         self.host = host
+        self.fixed_port = fixed_port  # a server that always listens there gets no port of ours
         self.timeouts = timeouts
         self.log_path = log_path
-        self._shared: dict[Target, tuple[ServerProcess, proc.TreeState]] = {}
         self._start_errors: dict[Target, ServerStartError] = {}
-        self._all: list[ServerProcess] = []
-        atexit.register(self.stop_all)
+        self._patience: dict[Target, Patience] = {}
+        self._running: list[ServerProcess] = []
+        self.stop_notes: list[str] = []  # servers that had to be killed, for the run's summary
+        self._armed = False
 
-    def start(self, target: Target, port: int | None = None) -> tuple[ServerProcess, proc.TreeState]:
-        """A new server for `target` and its state once listening."""
-        process = server.start(target, self.host, self.timeouts, port=port, log_path=self.log_path)
-        self._all.append(process)
-        return process, process.state()
+    def patience(self, target: Target) -> Patience:
+        return self._patience.setdefault(target, Patience(self.timeouts))
 
-    def shared(self, target: Target) -> tuple[ServerProcess, proc.TreeState]:
-        """The shared server of `target`, started (again) if needed.
+    def start(self, target: Target, port: int | None = None) -> ServerProcess:
+        """A new server for `target`, listening.
 
-        A target that failed to start is not tried again: every test gets
-        the same reason at once instead of waiting for the start deadline.
+        A target that failed to start is not tried again (unless on a given
+        port): every later test gets the same reason at once, instead of
+        waiting for the start deadline again.
         """
-        if target in self._start_errors:
+        if port is None and target in self._start_errors:
             raise self._start_errors[target]
-        current = self._shared.get(target)
-        if current is not None and current[0].alive() and current[0].is_listening():
-            return current
-        if current is not None:
-            self.discard(target)
+        self._arm()
         try:
-            self._shared[target] = self.start(target)
+            process = server.start(
+                target,
+                self.host,
+                self.patience(target).current(),
+                port=port or self.fixed_port,
+                log_path=self.log_path,
+            )
         except ServerStartError as error:
-            self._start_errors[target] = error
+            if port is None:
+                self._start_errors[target] = error
             raise
-        return self._shared[target]
+        self._running.append(process)
+        return process
 
-    def discard(self, target: Target) -> None:
-        """Stop the shared server of `target`; the next test gets a fresh one."""
-        current = self._shared.pop(target, None)
-        if current is not None:
-            self.stop(current[0])
+    def _arm(self) -> None:
+        """Before the first server starts: make sure no server can outlive this process."""
+        if self._armed:
+            return
+        self._armed = True
+        server.become_subreaper()
+        atexit.register(self.stop_all)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            # Terminated like Ctrl-C, so fixtures run their teardown and stop every server.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
 
-    def stop(self, process: ServerProcess) -> str:
-        if process in self._all:
-            self._all.remove(process)
-            return process.stop()
-        return ""
+    def stop(self, process: ServerProcess) -> None:
+        if process in self._running:
+            self._running.remove(process)
+        note = process.stop()
+        if note:
+            self.stop_notes.append(f"{process.target.impl}: {note}")
 
     def stop_all(self) -> None:
-        self._shared.clear()
-        for process in list(self._all):
+        for process in list(self._running):
             self.stop(process)

@@ -89,6 +89,23 @@ def thread_count(pid: int) -> int:
         return 0
 
 
+def threads_all_sleeping(pid: int) -> bool:
+    """True if every thread of `pid` is blocked (state S), as in accept() or recv()."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                raw = f.read().decode("ascii", "replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended while we looked
+        if raw[raw.rindex(")") + 2] != "S":
+            return False
+    return True
+
+
 def fd_targets(pid: int) -> dict[int, str]:
     """Open descriptors of a process and what each points to."""
     targets = {}

@@ -6,6 +6,7 @@ Layout (one heading per line, so it also reads well in a grader's report):
     DID         what the test did (its docstring)
     EXPECTED    what the spec expected
     HAPPENED    what happened instead
+    NOTE        why deadlines were shorter, when the server had already missed one
     LIKELY BUG  the usual cause, in the words of the course
     TRANSCRIPT  the bytes that crossed the wire, per client
     SERVER      the server process's state when the test failed
@@ -57,6 +58,7 @@ def render(
     did: str,
     failure: SpecFailure,
     likely_bug: str,
+    note: str,
     transcript: list[str],
     state: TreeState | None,
     exit_description: str,
@@ -76,6 +78,7 @@ def render(
         *_field("DID", did),
         *_field("EXPECTED", failure.expected),
         *_field("HAPPENED", failure.happened),
+        *(_field("NOTE", note) if note else []),
         *_field("LIKELY BUG", "; or ".join(dict.fromkeys(h for h in hints if h)) or "see the transcript"),
         *_block("TRANSCRIPT", transcript),
         *_field("SERVER", server_line),

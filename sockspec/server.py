@@ -65,6 +65,7 @@ class ServerProcess:
     timeouts: Timeouts
     pid: int = 0  # the process that holds the listening socket
     listen_address: tuple[str, int] = ("", 0)
+    baseline: proc.TreeState | None = None  # its state once idle after it started listening
     started_at: float = field(default_factory=time.monotonic)
     _seen: set[int] = field(default_factory=set)
     stop_note: str = ""
@@ -238,6 +239,10 @@ def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path
     except BaseException:
         server.kill()
         raise
+    # The baseline for "back to where it was" checks: taken once every thread
+    # is blocked (in accept(), normally), not while the server still sets up.
+    wait_for(lambda: proc.threads_all_sleeping(server.pid), min(1.0, timeouts.start))
+    server.baseline = server.state()
     return server
 
 

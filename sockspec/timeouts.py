@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,9 +27,10 @@ class Timeouts:
     """Seconds for each named wait; see `DOCS` for what each one bounds."""
 
     start: float = 20.0
-    reply: float = 10.0
-    settle: float = 10.0
-    stop: float = 3.0
+    connect: float = 5.0
+    reply: float = 5.0
+    settle: float = 5.0
+    stop: float = 2.0
     build: float = 120.0
     silence: float = 1.0
     cpu_window: float = 1.5
@@ -42,7 +47,8 @@ class Timeouts:
 
 DOCS = {
     "start": "deadline for the server to listen on its port after it is started",
-    "reply": "deadline for an expected reply, end of file or connection",
+    "connect": "deadline for connect() and for the server to accept() a connection it should accept at once",
+    "reply": "deadline for an expected reply or end of file",
     "settle": "deadline for children to be reaped, threads to end and fds to close after clients leave",
     "stop": "deadline for the server to exit after SIGTERM before it gets SIGKILL",
     "build": "deadline for compiling a C or C++ server",
@@ -85,17 +91,52 @@ class Deadline:
         return time.monotonic() >= self._end
 
 
-POLL_INTERVAL = 0.02  # how often a condition on /proc is re-read while waiting for it
+POLL_INTERVAL = 0.02  # longest pause between two looks at a condition on /proc
 
 
-def wait_for(condition, seconds: float):
+def wait_for(condition: Callable[[], T], seconds: float) -> T:
     """Poll `condition()` until it returns a truthy value or `seconds` pass.
 
-    Returns the last value of `condition()`: truthy if it held in time.
+    Returns the last value of `condition()`: truthy if it held in time.  The
+    first looks come quickly (most conditions hold at once for a correct
+    server), then every POLL_INTERVAL.
     """
     deadline = Deadline(seconds)
+    pause = 0.001
     while True:
         value = condition()
         if value or deadline.expired():
             return value
-        time.sleep(min(POLL_INTERVAL, deadline.remaining()))
+        time.sleep(min(pause, deadline.remaining()))
+        pause = min(pause * 2, POLL_INTERVAL)
+
+
+# After a server has once let a deadline of a kind expire, later waits of that
+# kind on the same server give up after this long: a server that missed a
+# generous deadline is broken, and waiting the full deadline in every test
+# would make a run against it many times slower than against a correct one.
+SHORTENED = {"reply": 1.0, "settle": 1.0}
+
+
+class Patience:
+    """The deadlines one target gets, shortened once it has shown it misses them."""
+
+    def __init__(self, full: Timeouts) -> None:
+        self.full = full
+        self.first_missed: dict[str, str] = {}  # deadline kind -> the test that first missed it
+
+    def note_missed(self, kinds: set[str], test: str) -> None:
+        for kind in kinds & set(SHORTENED):
+            self.first_missed.setdefault(kind, test)
+
+    def current(self) -> Timeouts:
+        shorter = {k: min(v, getattr(self.full, k)) for k, v in SHORTENED.items() if k in self.first_missed}
+        return self.full.with_overrides(shorter)
+
+    def note(self) -> str:
+        """Why deadlines are shorter from now on, for a failure message ('' if they are not)."""
+        return "; ".join(
+            f"the server missed the {getattr(self.full, kind):g} s {kind} deadline in {test}, "
+            f"so later {kind} waits give up after {SHORTENED[kind]:g} s"
+            for kind, test in self.first_missed.items()
+        )

@@ -1,0 +1,7 @@
+"""`python -m sockspec` is the `sockspec` command."""
+
+import sys
+
+from sockspec.cli import main
+
+sys.exit(main())

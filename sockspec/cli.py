@@ -1,0 +1,39 @@
+"""The `sockspec` command: tools around the spec (`grade`, `merge`, `bench`).
+
+Each subcommand lives in a module of its own and is imported only when used,
+so `sockspec --help` stays fast and one tool's dependencies never load for another.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "grade": ("sockspec.grade.cli", "grade a folder of submissions and write reports"),
+    "merge": ("sockspec.grade.merge", "combine the reports of several grading shards into one"),
+    "bench": ("sockspec.bench.cli", "measure a server's throughput against a C baseline"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: sockspec COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "Run the spec itself with pytest: pytest --impl reference.threaded"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if args[0] not in COMMANDS:
+        print(f"sockspec: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[args[0]][0])
+    return module.main(args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

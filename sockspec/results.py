@@ -1,0 +1,72 @@
+"""A machine-readable record of a spec run, written as it goes: one JSON object per line.
+
+`sockspec grade` runs the spec on each submission under a wall-clock limit
+and may have to kill it; a file written line by line still holds every test
+that finished.  Lines:
+
+    {"kind": "run", "targets": [{"impl", "model", "reply"}]}
+    {"kind": "startup_error", "reason": one line, "output": [last lines]}
+    {"kind": "test", "nodeid", "family", "behaviour", "outcome", "duration", "summary", "details"}
+    {"kind": "end", "exitstatus": int}
+
+`outcome` is passed, failed, error (setup or teardown failed) or skipped;
+`summary` is one line, `details` the whole failure message.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def family_of(item: pytest.Item) -> str:
+    """The behaviour family of a spec test: its module's name without `test_`."""
+    module = getattr(item, "module", None)
+    name = module.__name__.rsplit(".", 1)[-1] if module else item.nodeid.split("::")[0]
+    return name.removeprefix("test_").removesuffix(".py")
+
+
+class ResultsFile:
+    """Appends one JSON line per event and flushes it at once."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8")
+
+    def write(self, kind: str, **fields: Any) -> None:
+        self._file.write(json.dumps({"kind": kind, **fields}) + "\n")
+        self._file.flush()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record a test's outcome, from the report of the phase that decided it."""
+        if report.when == "call":
+            outcome = report.outcome
+        elif report.failed:
+            outcome = "error"
+        elif report.skipped:
+            outcome = "skipped"
+        else:
+            return  # a passing setup or teardown says nothing about the test
+        meta = dict(report.user_properties).get("sockspec", {})
+        details = report.longreprtext if report.failed else ""
+        self.write(
+            "test",
+            nodeid=report.nodeid,
+            family=meta.get("family", ""),
+            behaviour=meta.get("behaviour", ""),
+            outcome=outcome,
+            duration=round(report.duration, 3),
+            summary=meta.get("summary") or _first_line(details),
+            details=details,
+        )
+
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
+        self.write("end", exitstatus=int(exitstatus))
+        self._file.close()
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

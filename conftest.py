@@ -1,3 +1,3 @@
-"""Loads the sockspec plugin when sockspec is not installed (installed, its entry point loads it)."""
+"""Loads the sockspec plugins when sockspec is not installed (installed, its entry points load them)."""
 
-pytest_plugins = ["sockspec.plugin"]
+pytest_plugins = ["sockspec.plugin", "sockspec.clientspec.plugin"]

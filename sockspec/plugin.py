@@ -120,10 +120,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    # With --impl the user checks one server: the project's own tests are not theirs to run.
-    if config.stash[SETTINGS].impl_given and collection_path == config.rootpath / "tests":
-        return True
-    return None
+    """`--impl` or `--client` checks the user's program: run only its half of the spec.
+
+    With neither, everything runs: both halves against the bundled programs,
+    and the project's own tests.
+    """
+    impl = config.stash[SETTINGS].impl_given
+    client = bool(config.getoption("client", None))
+    if not (impl or client):
+        return None
+    skipped = [config.rootpath / "tests"]
+    if not impl:
+        skipped.append(config.rootpath / "spec" / "server")
+    if not client:
+        skipped.append(config.rootpath / "spec" / "client")
+    return True if collection_path in skipped else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

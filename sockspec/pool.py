@@ -15,6 +15,7 @@ import signal
 from pathlib import Path
 
 from sockspec import server
+from sockspec.process_tree import become_subreaper
 from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
@@ -69,7 +70,7 @@ class ServerPool:
         if self._armed:
             return
         self._armed = True
-        server.become_subreaper()
+        become_subreaper()
         atexit.register(self.stop_all)
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             # Terminated like Ctrl-C, so fixtures run their teardown and stop every server.

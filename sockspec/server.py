@@ -3,40 +3,23 @@
 The process we start is not always the server: `sh -c './server 1234'` forks
 the server as its child, a wrapper script may do the same.  The server is
 whichever process in the started tree holds the listening socket on our
-port; the spec inspects that process and its descendants.
-
-Every server runs in a session and process group of its own, and the
-harness makes itself a child subreaper, so any process the server forks,
-even one that calls setsid() or outlives its parent, stays in our tree and
-is killed and reaped on stop: nothing the spec starts outlives it.
+port; the spec inspects that process and its descendants.  Starting,
+draining and killing the whole tree is `process_tree`'s job.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import subprocess
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sockspec import ports, proc
 from sockspec.operator_input import Operator
 from sockspec.output import OutputTail
+from sockspec.process_tree import ProcessTree, describe_exit
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts, wait_for
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper() -> None:
-    """Make orphans of our servers' trees our children, so we can kill and reap them."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: process groups still cover the common case
 
 
 class ServerStartError(Exception):
@@ -59,23 +42,21 @@ class ServerProcess:
     target: Target
     host: str
     port: int
-    popen: subprocess.Popen
-    output: OutputTail
+    tree: ProcessTree
     operator: Operator
     timeouts: Timeouts
     pid: int = 0  # the process that holds the listening socket
     listen_address: tuple[str, int] = ("", 0)
     baseline: proc.TreeState | None = None  # its state once idle after it started listening
-    started_at: float = field(default_factory=time.monotonic)
-    _seen: set[int] = field(default_factory=set)
     stop_note: str = ""
-    stopped: bool = False
 
-    # -- inspection ---------------------------------------------------------
+    @property
+    def output(self) -> OutputTail:
+        return self.tree.output
 
     def state(self) -> proc.TreeState:
         snapshot = proc.tree_state(self.pid)
-        self._seen.update(snapshot.descendants)
+        self.tree.remember(snapshot.descendants)
         return snapshot
 
     def alive(self) -> bool:
@@ -86,7 +67,7 @@ class ServerProcess:
         """How the server ended, in words, or '' if it is still running."""
         if self.alive():
             return ""
-        code = self.popen.poll()
+        code = self.tree.popen.poll()
         if code is None:
             return f"the server process (pid {self.pid}) is gone, though the command that started it still runs"
         return describe_exit(code)
@@ -96,92 +77,13 @@ class ServerProcess:
         listening = proc.listeners_on(self.port)
         return any(inode in listening for inode in proc.socket_inodes(self.pid))
 
-    # -- stopping -----------------------------------------------------------
-
-    def _tree(self) -> set[int]:
-        """Every process that belongs to this server: started, forked, or orphaned to us."""
-        table = proc.process_table()
-        pgid = self.popen.pid
-        members = {self.popen.pid}
-        members.update(s.pid for s in proc.descendants(self.popen.pid, table))
-        members.update(s.pid for s in table.values() if s.pgid == pgid)
-        members.update(pid for pid in self._seen if pid in table)
-        for pid in list(members):
-            members.update(s.pid for s in proc.descendants(pid, table))
-        return {pid for pid in members if pid in table}
-
     def stop(self, sig: int = signal.SIGTERM) -> str:
-        """Signal the whole tree, wait, escalate to SIGKILL, reap; say if it escalated."""
-        if self.stopped:
-            return self.stop_note
-        self.stopped = True
-        note = ""
-        if self._signal_tree(sig) and not self._wait_gone(self.timeouts.stop):
-            note = f"the server did not exit within {self.timeouts.stop:g} s of {signal.Signals(sig).name}; killed it"
-            self._signal_tree(signal.SIGKILL)
-            self._wait_gone(self.timeouts.stop)
-        self.popen.wait()
-        self.output.finish(timeout=1.0)
-        self.operator.close()
-        self.stop_note = note
-        return note
-
-    def kill(self) -> None:
-        """Take the tree down at once (used after a start failure)."""
-        self.stopped = True
-        self._signal_tree(signal.SIGKILL)
-        self._wait_gone(self.timeouts.stop)
-        self.popen.wait()
-        self.output.finish(timeout=1.0)
-        self.operator.close()
-
-    def _signal_tree(self, sig: int) -> bool:
-        members = self._tree()
-        for pid in members:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
-        return bool(members)
-
-    def _wait_gone(self, seconds: float) -> bool:
-        def gone() -> bool:
-            _reap_orphans(self)
-            table = proc.process_table()
-            return all(table[p].state in ("Z", "X") for p in self._tree() if p in table)
-
-        return bool(wait_for(gone, seconds))
-
-
-def _reap_orphans(server: ServerProcess) -> None:
-    """Collect exit statuses of processes of this tree that were re-parented to us."""
-    me = os.getpid()
-    for stat in proc.process_table().values():
-        if stat.ppid == me and stat.state == "Z" and stat.pid != server.popen.pid:
-            if stat.pgid == server.popen.pid or stat.pid in server._seen:
-                try:
-                    os.waitpid(stat.pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-    server.popen.poll()
-
-
-def describe_exit(code: int) -> str:
-    """A process's exit status in words; shells report death by signal N as 128+N."""
-    signum = -code if code < 0 else code - 128 if code > 128 else 0
-    try:
-        name = signal.Signals(signum).name if signum else ""
-    except ValueError:
-        name = ""
-    if code < 0:
-        return f"the server was killed by {name or f'signal {signum}'}"
-    if name:
-        return f"the server exited with status {code} (its shell's way of saying it was killed by {name})"
-    return f"the server exited with status {code}"
+        """Stop the server and everything it started; says so if it had to be killed."""
+        if not self.tree.stopped:
+            note = self.tree.stop(sig, self.timeouts.stop)
+            self.stop_note = f"the server {note}" if note else ""
+            self.operator.close()
+        return self.stop_note
 
 
 def start(
@@ -214,30 +116,16 @@ def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path
     env = dict(os.environ, HOST=host, PORT=str(port), PYTHONUNBUFFERED="1")
     argv = target.argv(host, port)
     try:
-        popen = subprocess.Popen(
-            argv,
-            cwd=target.cwd,
-            env=env,
-            stdin=operator.server_end,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        tree = ProcessTree(argv, target.cwd, env, operator.server_end, log_path)
     except OSError as error:
         operator.close()
         raise ServerStartError(f"cannot run {argv[0]}: {error.strerror}", []) from None
     operator.release_server_end()
-    output = OutputTail(log_path)
-    assert popen.stdout is not None and popen.stderr is not None
-    output.drain(os.dup(popen.stdout.fileno()))
-    output.drain(os.dup(popen.stderr.fileno()))
-    popen.stdout.close()
-    popen.stderr.close()
-    server = ServerProcess(target, host, port, popen, output, operator, timeouts)
+    server = ServerProcess(target, host, port, tree, operator, timeouts)
     try:
         _wait_listening(server)
     except BaseException:
-        server.kill()
+        server.stop(signal.SIGKILL)
         raise
     # The baseline for "back to where it was" checks: taken once every thread
     # is blocked (in accept(), normally), not while the server still sets up.
@@ -251,8 +139,8 @@ def _wait_listening(server: ServerProcess) -> None:
     found: dict[str, object] = {}
 
     def listening() -> bool:
-        tree = server._tree()
-        if server.popen.poll() is not None and not tree:
+        tree = server.tree.members()
+        if server.tree.popen.poll() is not None and not tree:
             return True  # everything exited: stop waiting, reported below
         inodes = proc.listeners_on(server.port)
         if not inodes:
@@ -267,7 +155,7 @@ def _wait_listening(server: ServerProcess) -> None:
     wait_for(listening, server.timeouts.start)
     lines = server.output.last_lines()
     if "pid" not in found:
-        code = server.popen.poll()
+        code = server.tree.popen.poll()
         if code is not None:
             raise ServerStartError(
                 f"{describe_exit(code)} before listening on {server.host}:{server.port}{_bind_hint(lines)}", lines
@@ -314,7 +202,7 @@ def _reachable(bound: str, host: str) -> bool:
 
 
 def _listening_elsewhere(server: ServerProcess) -> str:
-    inodes = set().union(*(proc.socket_inodes(pid) for pid in server._tree()))
+    inodes = set().union(*(proc.socket_inodes(pid) for pid in server.tree.members()))
     for sock in proc.tcp_sockets():
         if sock.state == proc.TCP_LISTEN and sock.inode in inodes:
             return f"{sock.local[0]}:{sock.local[1]}"

@@ -38,7 +38,7 @@ class Target:
     """A server implementation, how to start it, and the model it claims."""
 
     impl: str  # as the user wrote it, for the reproduce command
-    model: str
+    model: str  # iterative, forking, threaded; "client" for a client program
     reply: str
     argv_template: tuple[str, ...]  # may contain {host} and {port}
     cwd: Path
@@ -75,9 +75,13 @@ def parse(impl: str, model: str | None, reply: str, cwd: Path, build_timeout: fl
         return Target(
             impl, _required_model(impl, model), reply, ("/bin/sh", "-c", template), cwd, True
         )
-    if impl.endswith(SOURCE_SUFFIXES):
-        return _source_target(impl, model, reply, cwd, build_timeout)
-    return _module_target(impl, model, reply, cwd)
+    try:
+        if impl.endswith(SOURCE_SUFFIXES):
+            return _source_target(impl, model, reply, cwd, build_timeout)
+        return _module_target(impl, model, reply, cwd)
+    except ImplError as error:
+        message = str(error)
+        raise ImplError(message if message.startswith("--") else f"--impl {message}") from None
 
 
 def bundled_targets(cwd: Path) -> list[Target]:
@@ -95,39 +99,66 @@ def _required_model(impl: str, model: str | None) -> str:
 
 
 def _source_target(impl: str, model: str | None, reply: str, cwd: Path, build_timeout: float) -> Target:
-    source = (cwd / impl).resolve()
-    if not source.is_file():
-        raise ImplError(f"--impl {impl}: no such file")
     model = _required_model(impl, model)
-    if source.suffix == ".py":
-        argv = (sys.executable, str(source), "{port}")
-    else:
-        try:
-            binary = build.build(source, build_timeout).binary
-        except build.BuildError as error:
-            raise ImplError(str(error)) from None
-        argv = (str(binary), "{port}")
+    argv = _source_argv(impl, cwd, build_timeout, ("{port}",))
     return Target(impl, model, reply, argv, cwd, True)
 
 
-def _module_target(name: str, model: str | None, reply: str, cwd: Path) -> Target:
+def _source_argv(impl: str, cwd: Path, build_timeout: float, arguments: tuple[str, ...]) -> tuple[str, ...]:
+    """The command that runs a .py file or a (freshly built) C/C++ file with `arguments`."""
+    source = (cwd / impl).resolve()
+    if not source.is_file():
+        raise ImplError(f"{impl}: no such file")
+    if source.suffix == ".py":
+        return (sys.executable, str(source), *arguments)
+    try:
+        binary = build.build(source, build_timeout).binary
+    except build.BuildError as error:
+        raise ImplError(str(error)) from None
+    return (str(binary), *arguments)
+
+
+def _module(name: str) -> object:
+    """Import the module named by `name`, or raise ImplError saying what was expected."""
     if not name.replace(".", "").replace("_", "").isalnum():
-        raise ImplError(
-            f"--impl {name!r} is not a module, a cmd: template or a .c/.cpp/.cc/.py file"
-        )
+        raise ImplError(f"{name!r} is not a module, a cmd: template or a .c/.cpp/.cc/.py file")
     try:
         found = importlib.util.find_spec(name)
     except ModuleNotFoundError:
         found = None
     if found is None:
         raise ImplError(
-            f"--impl {name}: no such module (bundled servers: {', '.join(BUNDLED)}; "
+            f"{name}: no such module (bundled: {', '.join(BUNDLED)}, reference.client; "
             "for a program use cmd:TEMPLATE or a source file)"
         )
-    declared = getattr(importlib.import_module(name), "MODEL", None)
+    return importlib.import_module(name)
+
+
+def _module_target(name: str, model: str | None, reply: str, cwd: Path) -> Target:
+    declared = getattr(_module(name), "MODEL", None)
     if declared not in MODELS:
         raise ImplError(f"--impl {name}: the module does not declare MODEL = one of {', '.join(MODELS)}")
     if model is not None and model != declared:
         raise ImplError(f"--impl {name} is a {declared} server, but --model {model} was given")
     argv = (sys.executable, "-m", name, "--host", "{host}", "--port", "{port}", "--reply", reply)
     return Target(name, declared, reply, argv, cwd)
+
+
+def parse_client(spec: str, cwd: Path, build_timeout: float) -> Target:
+    """The client program named by `--client`, run against a server the spec plays.
+
+    A module runs as `python -m MODULE --host H --port P`, a cmd: template as a
+    shell command, a source file with the host and port as its last two
+    arguments; HOST and PORT are always in its environment too.
+    """
+    if spec.startswith("cmd:"):
+        template = spec[len("cmd:") :].strip()
+        if not template:
+            raise ImplError("--client cmd: needs a command, e.g. --client 'cmd:./client {host} {port}'")
+        argv: tuple[str, ...] = ("/bin/sh", "-c", template)
+    elif spec.endswith(SOURCE_SUFFIXES):
+        argv = _source_argv(spec, cwd, build_timeout, ("{host}", "{port}"))
+    else:
+        _module(spec)
+        argv = (sys.executable, "-m", spec, "--host", "{host}", "--port", "{port}")
+    return Target(spec, "client", "echo", argv, cwd)

@@ -1,0 +1,136 @@
+"""Run a program under test so that it, and everything it forks, can be taken down as one.
+
+The program runs in a session and process group of its own, its stdout and
+stderr are drained so it never blocks on a full pipe, and the harness makes
+itself a child subreaper: a process the program forks stays in our tree
+even if it calls setsid() or outlives its parent, and is killed and reaped
+on stop.  Nothing the spec starts outlives it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from sockspec import proc
+from sockspec.output import OutputTail
+from sockspec.timeouts import wait_for
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Make orphans of our programs' trees our children, so we can kill and reap them."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: process groups still cover the common case
+
+
+def describe_exit(code: int, who: str = "the server") -> str:
+    """A process's exit status in words; shells report death by signal N as 128+N."""
+    signum = -code if code < 0 else code - 128 if code > 128 else 0
+    try:
+        name = signal.Signals(signum).name if signum else ""
+    except ValueError:
+        name = ""
+    if code < 0:
+        return f"{who} was killed by {name or f'signal {signum}'}"
+    if name:
+        return f"{who} exited with status {code} (its shell's way of saying it was killed by {name})"
+    return f"{who} exited with status {code}"
+
+
+class ProcessTree:
+    """A started program and every process below it."""
+
+    def __init__(
+        self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, log_path: Path | None = None
+    ) -> None:
+        """Start `argv`; raise OSError if it cannot be executed at all."""
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.output = OutputTail(log_path)
+        assert self.popen.stdout is not None and self.popen.stderr is not None
+        for pipe in (self.popen.stdout, self.popen.stderr):
+            self.output.drain(os.dup(pipe.fileno()))
+            pipe.close()
+        self._seen: set[int] = set()
+        self.stopped = False
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def remember(self, pids: tuple[int, ...]) -> None:
+        """Note descendants seen, so they are killed even after they leave the tree."""
+        self._seen.update(pids)
+
+    def members(self) -> set[int]:
+        """Every live or unreaped process of this tree: started, forked, or orphaned to us."""
+        table = proc.process_table()
+        members = {self.popen.pid}
+        members.update(s.pid for s in proc.descendants(self.popen.pid, table))
+        members.update(s.pid for s in table.values() if s.pgid == self.popen.pid)
+        members.update(pid for pid in self._seen if pid in table)
+        for pid in list(members):
+            members.update(s.pid for s in proc.descendants(pid, table))
+        return {pid for pid in members if pid in table}
+
+    def stop(self, sig: int, grace: float) -> str:
+        """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated."""
+        if self.stopped:
+            return ""
+        self.stopped = True
+        note = ""
+        if self._signal(sig) and not self._wait_gone(grace):
+            note = f"it did not exit within {grace:g} s of {signal.Signals(sig).name}; killed it"
+            self._signal(signal.SIGKILL)
+            self._wait_gone(grace)
+        self.popen.wait()
+        self.output.finish(timeout=1.0)
+        return note
+
+    def _signal(self, sig: int) -> bool:
+        members = self.members()
+        for pid in members:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.popen.pid, sig)
+        except ProcessLookupError:
+            pass
+        return bool(members)
+
+    def _wait_gone(self, seconds: float) -> bool:
+        def gone() -> bool:
+            self._reap_orphans()
+            table = proc.process_table()
+            return all(table[p].state in ("Z", "X") for p in self.members() if p in table)
+
+        return bool(wait_for(gone, seconds))
+
+    def _reap_orphans(self) -> None:
+        """Collect the exit statuses of processes of this tree that were re-parented to us."""
+        me = os.getpid()
+        for stat in proc.process_table().values():
+            if stat.ppid == me and stat.state == "Z" and stat.pid != self.popen.pid:
+                if stat.pgid == self.popen.pid or stat.pid in self._seen:
+                    try:
+                        os.waitpid(stat.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
+        self.popen.poll()

@@ -29,8 +29,10 @@ class BuildError(Exception):
     def __init__(self, source: Path, output: str) -> None:
         self.source = source
         self.output = output
-        first = next((line for line in output.splitlines() if "error" in line), "")
-        super().__init__(f"{source} does not compile: {first or output.strip()[:200]}")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        self.first_error = next((line for line in lines if ": error:" in line or ": fatal error:" in line), "")
+        self.first_error = self.first_error or (lines[0] if lines else "the compiler failed")
+        super().__init__(f"{source} does not compile: {self.first_error}")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class ProcStat:
     state: str  # R, S, D, Z, T, ...
     ppid: int
     pgid: int
+    sid: int  # session: kept by every descendant that does not call setsid()
     cpu_ticks: int  # utime + stime of the process itself (all its threads)
 
 
@@ -47,6 +48,7 @@ def read_stat(pid: int) -> ProcStat | None:
         state=fields[0],
         ppid=int(fields[1]),
         pgid=int(fields[2]),
+        sid=int(fields[3]),
         cpu_ticks=int(fields[11]) + int(fields[12]),
     )
 

@@ -48,6 +48,8 @@ def describe_exit(code: int, who: str = "the server") -> str:
 class ProcessTree:
     """A started program and every process below it."""
 
+    _live_roots: set[int] = set()  # roots of the trees of this process that are not stopped yet
+
     def __init__(
         self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, log_path: Path | None = None
     ) -> None:
@@ -68,6 +70,7 @@ class ProcessTree:
             pipe.close()
         self._seen: set[int] = set()
         self.stopped = False
+        ProcessTree._live_roots.add(self.popen.pid)
 
     @property
     def pid(self) -> int:
@@ -78,15 +81,25 @@ class ProcessTree:
         self._seen.update(pids)
 
     def members(self) -> set[int]:
-        """Every live or unreaped process of this tree: started, forked, or orphaned to us."""
+        """Every live or unreaped process of this tree: started, forked, or orphaned to us.
+
+        A process belongs to the tree if it descends from the root, kept the
+        root's session or process group, was seen in the tree before, or is
+        an orphan re-parented to us that made itself a session leader
+        (setsid) while this is our only running tree.
+        """
         table = proc.process_table()
-        members = {self.popen.pid}
-        members.update(s.pid for s in proc.descendants(self.popen.pid, table))
-        members.update(s.pid for s in table.values() if s.pgid == self.popen.pid)
-        members.update(pid for pid in self._seen if pid in table)
+        root = self.popen.pid
+        members = {root} | self._seen
+        members.update(s.pid for s in table.values() if root in (s.sid, s.pgid))
+        if ProcessTree._live_roots <= {root}:
+            me = os.getpid()
+            members.update(s.pid for s in table.values() if s.ppid == me and s.sid == s.pid != root)
         for pid in list(members):
             members.update(s.pid for s in proc.descendants(pid, table))
-        return {pid for pid in members if pid in table}
+        members = {pid for pid in members if pid in table}
+        self._seen |= members - {root}
+        return members
 
     def stop(self, sig: int, grace: float) -> str:
         """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated."""
@@ -99,6 +112,7 @@ class ProcessTree:
             self._signal(signal.SIGKILL)
             self._wait_gone(grace)
         self.popen.wait()
+        ProcessTree._live_roots.discard(self.popen.pid)
         self.output.finish(timeout=1.0)
         return note
 
@@ -128,7 +142,7 @@ class ProcessTree:
         me = os.getpid()
         for stat in proc.process_table().values():
             if stat.ppid == me and stat.state == "Z" and stat.pid != self.popen.pid:
-                if stat.pgid == self.popen.pid or stat.pid in self._seen:
+                if stat.pid in self._seen:
                     try:
                         os.waitpid(stat.pid, os.WNOHANG)
                     except ChildProcessError:

@@ -114,7 +114,7 @@ def _source_argv(impl: str, cwd: Path, build_timeout: float, arguments: tuple[st
     try:
         binary = build.build(source, build_timeout).binary
     except build.BuildError as error:
-        raise ImplError(str(error)) from None
+        raise ImplError(f"{impl} does not compile: {error.first_error}") from None
     return (str(binary), *arguments)
 
 

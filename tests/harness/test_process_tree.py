@@ -1,0 +1,69 @@
+"""Programs under test die with their whole tree, and never block on a full output pipe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sockspec import proc
+from sockspec.process_tree import ProcessTree, become_subreaper, describe_exit
+from sockspec.timeouts import wait_for
+
+# A parent that forks a child which calls setsid() (escaping the process group) and a
+# grandchild, then sleeps; everything must die on stop().
+ESCAPING = """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(600)
+    time.sleep(600)
+time.sleep(600)
+"""
+
+
+def start(code: str) -> ProcessTree:
+    become_subreaper()
+    return ProcessTree([sys.executable, "-c", code], Path.cwd(), dict(os.environ), subprocess.DEVNULL)
+
+
+def test_stop_kills_children_that_escaped_the_process_group():
+    tree = start(ESCAPING)
+    assert wait_for(lambda: len(tree.members()) == 3, 10), tree.members()
+    members = tree.members()
+    assert tree.stop(signal.SIGTERM, 2) == ""
+    table = proc.process_table()
+    assert not [pid for pid in members if pid in table and table[pid].state != "Z"]
+    assert not [pid for pid in members if pid in table], "exited processes were not reaped"
+
+
+def test_stop_escalates_to_sigkill_and_says_so():
+    tree = start("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(600)")
+    assert wait_for(lambda: tree.output.last_lines() == ["ready"], 10)
+    started = time.monotonic()
+    note = tree.stop(signal.SIGTERM, 0.5)
+    assert "did not exit within 0.5 s of SIGTERM; killed it" in note
+    assert time.monotonic() - started < 5
+    assert tree.popen.returncode == -signal.SIGKILL
+
+
+def test_a_flood_of_output_never_blocks_the_program():
+    # 20 MB on each stream: far beyond any pipe buffer.
+    tree = start(
+        "import os\nfor _ in range(320):\n    os.write(1, b'o' * 65536)\n    os.write(2, b'e' * 65535 + b'\\n')\nprint('end')"
+    )
+    assert wait_for(lambda: tree.popen.poll() is not None, 30), "the program blocked writing its output"
+    tree.stop(signal.SIGTERM, 1)
+    assert tree.output.total_bytes > 40_000_000
+    assert tree.output.last_lines()[-1] == "end"
+
+
+def test_exit_statuses_in_words():
+    assert describe_exit(3) == "the server exited with status 3"
+    assert describe_exit(-signal.SIGSEGV) == "the server was killed by SIGSEGV"
+    assert "killed by SIGPIPE" in describe_exit(128 + signal.SIGPIPE)
+    assert describe_exit(-9, who="the client") == "the client was killed by SIGKILL"

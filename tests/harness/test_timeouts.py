@@ -1,0 +1,54 @@
+"""Named waits: parsing overrides, scaling, and shortening after a missed deadline."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from sockspec import timeouts
+from sockspec.timeouts import Patience, Timeouts, parse_overrides, wait_for
+
+
+def test_every_wait_is_documented():
+    assert set(timeouts.DOCS) == {f.name for f in dataclasses.fields(Timeouts)}
+
+
+def test_overrides_parse_and_apply():
+    overrides = parse_overrides(["reply=2.5", "start=30"])
+    assert overrides == {"reply": 2.5, "start": 30.0}
+    waits = Timeouts().with_overrides(overrides).scaled(2)
+    assert waits.reply == 5.0 and waits.start == 60.0 and waits.silence == Timeouts().silence * 2
+
+
+@pytest.mark.parametrize(
+    "item, words",
+    [("reply", "NAME=SECONDS"), ("nosuch=1", "NAME=SECONDS"), ("reply=soon", "not a number"), ("reply=0", "positive")],
+)
+def test_bad_overrides_say_why(item, words):
+    with pytest.raises(ValueError, match=words):
+        parse_overrides([item])
+
+
+def test_wait_for_returns_as_soon_as_the_condition_holds():
+    start = time.monotonic()
+    calls = iter([0, 0, "done"])
+    assert wait_for(lambda: next(calls), 5) == "done"
+    assert time.monotonic() - start < 1
+
+
+def test_wait_for_gives_up_at_the_deadline():
+    start = time.monotonic()
+    assert wait_for(lambda: False, 0.2) is False
+    assert 0.2 <= time.monotonic() - start < 1
+
+
+def test_patience_shortens_only_the_kind_that_was_missed():
+    patience = Patience(Timeouts())
+    assert patience.current() == Timeouts() and patience.note() == ""
+    patience.note_missed({"reply", ""}, "test_a")
+    patience.note_missed({"reply"}, "test_b")
+    assert patience.current().reply == timeouts.SHORTENED["reply"]
+    assert patience.current().settle == Timeouts().settle
+    assert "test_a" in patience.note() and "test_b" not in patience.note()

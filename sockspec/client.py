@@ -223,6 +223,8 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                 if events & selectors.EVENT_READ and not ex.end:
                     _receive_some(ex)
                 if ex.wrong_so_far():
+                    _take_what_already_arrived(ex)
+                    _log(ex)
                     _fail(ex, seconds)
                 if ex.done():
                     selector.unregister(key.fileobj)
@@ -273,6 +275,14 @@ def _receive_some(ex: Exchange) -> None:
     if not chunk:
         ex.end = "eof"
     ex.got += chunk
+
+
+def _take_what_already_arrived(ex: Exchange, limit: int = 64) -> None:
+    """Read (without waiting) what is already there, so a failure shows more than one wrong byte."""
+    try:
+        ex.got += ex.client._sock().recv(limit)
+    except OSError:
+        pass
 
 
 def _log(ex: Exchange) -> None:

@@ -33,8 +33,8 @@ def check(condition: object, expected: str, happened: str, likely_bug: str = "")
 def preview(data: bytes, limit: int = 24) -> str:
     """A short, printable picture of some bytes, with their count."""
     shown = repr(bytes(data[:limit]))
-    more = f"... ({len(data)} bytes)" if len(data) > limit else f" ({len(data)} bytes)"
-    return shown + more
+    count = f"{len(data)} byte" + ("" if len(data) == 1 else "s")
+    return shown + (f"... ({count})" if len(data) > limit else f" ({count})")
 
 
 def describe_difference(expected: bytes, got: bytes) -> str:
@@ -49,10 +49,7 @@ def describe_difference(expected: bytes, got: bytes) -> str:
     )
     if offset == len(expected):
         return f"all {len(expected)} bytes, then {len(got) - offset} more: {preview(got[offset:])}"
-    return (
-        f"{len(got)} bytes that differ from byte {offset} on: "
-        f"expected {preview(expected[offset:])}, got {preview(got[offset:])}"
-    )
+    return f"{preview(got)}, wrong from byte {offset} on, where {preview(expected[offset:])} was due"
 
 
 class Transcript:

@@ -67,5 +67,13 @@ class OutputTail:
     def last_lines(self, count: int = 12, width: int = 160) -> list[str]:
         with self._lock:
             text = bytes(self._tail).decode("utf-8", "replace")
-        lines = [line[:width] for line in text.splitlines() if line.strip()]
+        lines = [_shorten(line, width) for line in text.splitlines() if line.strip()]
         return lines[-count:]
+
+
+def _shorten(line: str, width: int) -> str:
+    """The line, or its start and end around an ellipsis if it is too long to show."""
+    if len(line) <= width:
+        return line
+    half = (width - 5) // 2
+    return f"{line[:half]} ... {line[-half:]}"

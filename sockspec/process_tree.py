@@ -130,10 +130,11 @@ class ProcessTree:
         return bool(members)
 
     def _wait_gone(self, seconds: float) -> bool:
+        """Wait until every process of the tree has exited and been reaped."""
+
         def gone() -> bool:
             self._reap_orphans()
-            table = proc.process_table()
-            return all(table[p].state in ("Z", "X") for p in self.members() if p in table)
+            return not self.members()
 
         return bool(wait_for(gone, seconds))
 

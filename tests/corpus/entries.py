@@ -1,0 +1,461 @@
+"""The corpus as data: find its programs, read their headers, run the spec on one, read the results.
+
+Shared by `tests/test_corpus.py` (the meta-tests) and `tests/corpus/table.py`
+(the mutation table), so both see exactly the same entries and run them the
+same way.  Nothing here knows about servers or clients beyond two facts: a
+server runs with `--impl`, a client with `--client`, each against the spec
+folder of its role (`spec/server`, `spec/client`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parent
+ROOT = CORPUS.parents[1]
+SEED = CORPUS / "seed"
+
+ROLES = {"server": "servers", "client": "clients"}  # role -> its folder in the corpus
+KINDS = ("buggy", "correct")
+SUFFIXES = (".c", ".cpp", ".cc", ".py", ".sh")
+RUN_OPTION = {"server": "--impl", "client": "--client"}
+
+MODELS = ("iterative", "forking", "threaded")
+REPLIES = ("echo", "stdin")
+KEYS = {"model", "reply", "caught-by", "expect", "role"}
+# `expect` records a finding instead of hiding it: a buggy program no spec test
+# catches (a spec gap) or a correct program the spec fails (a false alarm).
+# Its meta-test is then a strict xfail: it turns red the day the spec changes.
+EXPECTS = {"buggy": ("caught", "gap"), "correct": ("pass", "false-alarm")}
+
+# A whole-spec run against a broken server ends long before this; it only
+# guards against a run that hangs (a harness bug worth reporting).
+RUN_LIMIT = 900.0
+
+# The seed's programs are kept exactly as written, so their headers live here.
+# They bind 192.168.153.128:19999 and answer from stdin; `patch_seed` makes
+# them listen where the spec tells them, changing nothing else.
+SEED_HEADERS = {
+    "iterative.cpp": """The seed's single-process server (section 5.2): it serves one client, then returns from main.
+
+    Also: no SO_REUSEADDR, and recv(fd, buf, strlen(buf) - 1, 0) on a zeroed buffer asks for
+    SIZE_MAX bytes, which fails with EFAULT whenever the stack lies within 2 GiB of the top of
+    user space (about one start in nine, by address randomization): that server start then
+    spins on `continue` and answers nobody, so more tests fail on some runs than on others.
+
+    sockspec: model=iterative reply=stdin caught-by=test_serves_client_after_client,test_second_client_served_after_first_leaves,test_reset_after_chatting,test_restart_on_same_port
+    """,
+    "forking.cpp": """The seed's multi-process server (section 6.2): its child never exits and falls back into the accept loop.
+
+    The child breaks out of its loop, closes the socket a second time and calls accept() on
+    the listening socket it closed: EBADF, `continue`, forever, at full CPU.  Also: no
+    SO_REUSEADDR, one wait() per SIGCHLD, and the same strlen(buf) - 1 recv as section 5.
+
+    sockspec: model=forking reply=stdin caught-by=test_child_exits_and_is_reaped_after_its_client,test_no_zombies_after_many_clients_leave_at_once,test_no_zombies_after_clients_leave_one_by_one,test_no_cpu_after_clients_leave,test_nothing_leaks_over_two_hundred_clients,test_restart_on_same_port
+    """,
+    "threaded.cpp": """The seed's multi-threaded server (section 7.2): it does not set SO_REUSEADDR, so it cannot restart at once.
+
+    Its threads get their own stack buffer, far from the top of user space, so the
+    strlen(buf) - 1 recv happens to work in them.
+
+    sockspec: model=threaded reply=stdin caught-by=test_restart_on_same_port
+    """,
+}
+SEED_ROLES = {"iterative.cpp": "server", "forking.cpp": "server", "threaded.cpp": "server", "client.cpp": "client"}
+
+
+class HeaderError(Exception):
+    """A corpus program's header is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One program of the corpus and what it claims."""
+
+    path: Path  # the program as stored (for the seed: the unpatched original)
+    name: str  # its path inside the corpus, e.g. servers/buggy/strlen_send.c
+    role: str  # server or client
+    kind: str  # buggy or correct
+    description: str  # the header's first line
+    model: str | None
+    reply: str
+    caught_by: tuple[str, ...]
+    expect: str  # caught, gap, pass or false-alarm
+    seed: bool = False
+
+    @property
+    def id(self) -> str:
+        """A short, stable test id: seed/forking.cpp -> seed-forking, servers/buggy/x.c -> x.c."""
+        return f"seed-{self.path.stem}" if self.seed else self.path.name
+
+    @property
+    def spec_dir(self) -> Path:
+        return ROOT / "spec" / self.role
+
+    def describe(self) -> str:
+        bits = [b for b in (self.model, self.reply) if b]
+        return f"{self.name} ({', '.join(bits)})"
+
+
+# -- headers ------------------------------------------------------------------
+
+
+def header_text(path: Path) -> str:
+    """The leading docstring, block comment or `#` comment block of a program."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".py":
+        match = re.match(r'\s*(?:#[^\n]*\n\s*)*(?:[rRbBuU]?)("""|\'\'\')(.*?)\1', text, re.S)
+        return match.group(2) if match else ""
+    if path.suffix == ".sh":
+        lines = text.splitlines()
+        if lines and lines[0].startswith("#!"):
+            lines = lines[1:]
+        block = []
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            block.append(line[1:].strip())
+        return "\n".join(block)
+    match = re.match(r"\s*/\*(.*?)\*/", text, re.S)
+    if not match:
+        return ""
+    return "\n".join(line.strip().removeprefix("*").strip() for line in match.group(1).splitlines())
+
+
+def parse_header(text: str, where: str) -> tuple[str, dict[str, str]]:
+    """(first line, key=value pairs of the `sockspec:` line); HeaderError if either is missing."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if not lines or not lines[0]:
+        raise HeaderError(f"{where}: no header (a docstring or block comment whose first line names the bug)")
+    first = lines[0]
+    found = [line for line in lines if line.startswith("sockspec:")]
+    if len(found) != 1:
+        raise HeaderError(f"{where}: expected exactly one `sockspec:` line in the header, found {len(found)}")
+    pairs = {}
+    for item in found[0][len("sockspec:") :].split():
+        key, sep, value = item.partition("=")
+        if not sep or key not in KEYS:
+            raise HeaderError(f"{where}: bad item {item!r} in the sockspec: line (keys: {', '.join(sorted(KEYS))})")
+        if key in pairs:
+            raise HeaderError(f"{where}: {key} given twice")
+        pairs[key] = value
+    return first, pairs
+
+
+def make_entry(path: Path, name: str, role: str, kind: str, text: str, seed: bool = False) -> Entry:
+    """Check a header against the rules of the corpus README and the spec folder of its role."""
+    first, pairs = parse_header(text, name)
+    if pairs.get("role", role) != role:
+        raise HeaderError(f"{name}: role={pairs['role']} but the program sits in the {role}s' folder")
+    model = pairs.get("model")
+    if role == "server" and model not in MODELS:
+        raise HeaderError(f"{name}: model= must be one of {', '.join(MODELS)}, not {model!r}")
+    reply = pairs.get("reply", "echo")
+    if reply not in REPLIES:
+        raise HeaderError(f"{name}: reply= must be one of {', '.join(REPLIES)}, not {reply!r}")
+    expect = pairs.get("expect", EXPECTS[kind][0])
+    if expect not in EXPECTS[kind]:
+        raise HeaderError(f"{name}: expect= for a {kind} program must be one of {', '.join(EXPECTS[kind])}")
+    caught_by = tuple(t for t in pairs.get("caught-by", "").split(",") if t)
+    if kind == "correct" and caught_by:
+        raise HeaderError(f"{name}: a correct program has no caught-by")
+    if kind == "buggy" and expect == "caught" and not caught_by:
+        raise HeaderError(f"{name}: a buggy program needs caught-by= (or expect=gap if no spec test catches it)")
+    if expect == "gap" and caught_by:
+        raise HeaderError(f"{name}: expect=gap means no spec test catches it, so it has no caught-by")
+    catalog = spec_catalog(role)
+    if catalog is not None:
+        for test in caught_by:
+            if test not in catalog:
+                raise HeaderError(f"{name}: caught-by names {test}, which is not a test function of spec/{role}")
+            if not catalog[test].applies(model, reply):
+                raise HeaderError(f"{name}: {test} does not run for model={model} reply={reply}")
+    return Entry(path, name, role, kind, first, model, reply, caught_by, expect, seed)
+
+
+def corpus_files() -> list[tuple[Path, str, str]]:
+    """Every program of the corpus folders, as (path, role, kind); the seed is not among them."""
+    found = []
+    for role, folder in ROLES.items():
+        for kind in KINDS:
+            directory = CORPUS / folder / kind
+            if directory.is_dir():
+                found += [(p, role, kind) for p in sorted(directory.iterdir()) if p.suffix in SUFFIXES]
+    return found
+
+
+def load(path: Path, role: str, kind: str) -> Entry:
+    return make_entry(path, str(path.relative_to(CORPUS)), role, kind, header_text(path))
+
+
+def seed_entries() -> list[Entry]:
+    """The seed's programs that have a header above: all buggy."""
+    return [
+        make_entry(SEED / file, f"seed/{file}", SEED_ROLES[file], "buggy", text, seed=True)
+        for file, text in SEED_HEADERS.items()
+    ]
+
+
+def discover(roles: tuple[str, ...] | None = None) -> tuple[list[Entry], list[str]]:
+    """(entries, header errors): every program whose role has a spec folder, seed first."""
+    entries: list[Entry] = []
+    errors: list[str] = []
+    try:
+        entries += seed_entries()
+    except HeaderError as error:
+        errors.append(str(error))
+    for path, role, kind in corpus_files():
+        try:
+            entries.append(load(path, role, kind))
+        except HeaderError as error:
+            errors.append(str(error))
+    wanted = [e for e in entries if (roles is None or e.role in roles) and e.spec_dir.is_dir()]
+    return wanted, errors
+
+
+# -- the spec's test functions --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecTest:
+    """One spec test function and the models and reply modes it runs for (None: all)."""
+
+    name: str
+    module: str
+    models: tuple[str, ...] | None
+    replies: tuple[str, ...] | None
+
+    def applies(self, model: str | None, reply: str) -> bool:
+        model_ok = self.models is None or model is None or model in self.models
+        return model_ok and (self.replies is None or reply in self.replies)
+
+
+_CATALOGS: dict[str, dict[str, SpecTest] | None] = {}
+
+
+def spec_catalog(role: str) -> dict[str, SpecTest] | None:
+    """Every test function of spec/<role>, by name; None if that spec does not exist yet."""
+    if role in _CATALOGS:
+        return _CATALOGS[role]
+    folder = ROOT / "spec" / role
+    if not folder.is_dir():
+        _CATALOGS[role] = None
+        return None
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    catalog = {}
+    for file in sorted(folder.glob("test_*.py")):
+        module = importlib.import_module(f"spec.{role}.{file.stem}")
+        module_marks = getattr(module, "pytestmark", [])
+        module_marks = module_marks if isinstance(module_marks, list) else [module_marks]
+        for name, function in vars(module).items():
+            if not name.startswith("test_") or not callable(function):
+                continue
+            marks = [*module_marks, *getattr(function, "pytestmark", [])]
+            catalog[name] = SpecTest(name, file.stem, _mark_args(marks, "models"), _mark_args(marks, "replies"))
+    _CATALOGS[role] = catalog
+    return catalog
+
+
+def _mark_args(marks: list[pytest.Mark], name: str) -> tuple[str, ...] | None:
+    found = [mark for mark in marks if mark.name == name]
+    return tuple(found[-1].args) if found else None
+
+
+def applicable_tests(entry: Entry) -> list[str]:
+    catalog = spec_catalog(entry.role) or {}
+    return sorted(t.name for t in catalog.values() if t.applies(entry.model, entry.reply))
+
+
+# -- running the spec on one entry ----------------------------------------------
+
+
+def patch_seed(source: Path, folder: Path) -> Path:
+    """A copy of a seed program that binds the loopback address and the port in $PORT."""
+    text = source.read_text(encoding="utf-8")
+    patched = text.replace('"192.168.153.128"', '"127.0.0.1"').replace(
+        "htons(19999)", 'htons(atoi(getenv("PORT")))'
+    )
+    copy = folder / source.name
+    copy.write_text(patched, encoding="utf-8")
+    return copy
+
+
+def program(entry: Entry, scratch: Path) -> str:
+    """What to pass to --impl/--client: the file itself, or a patched copy, or a cmd: for a script."""
+    path = patch_seed(entry.path, scratch) if entry.seed else entry.path
+    if path.suffix == ".sh":
+        return f"cmd:/bin/sh {path} {{port}}"
+    return str(path)
+
+
+def command(entry: Entry, scratch: Path, results: Path, only: tuple[str, ...] = ()) -> list[str]:
+    """The pytest command line that runs the spec (or only the tests named) against `entry`."""
+    argv = [sys.executable, "-m", "pytest", RUN_OPTION[entry.role], program(entry, scratch)]
+    if entry.model:
+        argv += ["--model", entry.model]
+    argv += ["--reply", entry.reply, str(entry.spec_dir), "-q", "-p", "no:cacheprovider"]
+    argv += ["-p", "no:xdist", "--sockspec-results", str(results)]
+    if only:
+        argv += ["-k", " or ".join(only)]
+    return argv
+
+
+@dataclass(frozen=True)
+class TestResult:
+    nodeid: str
+    function: str
+    outcome: str  # passed, failed, error, skipped
+    summary: str
+    harness_error: bool  # failed with something other than a spec failure: a traceback of ours
+
+
+@dataclass
+class RunResult:
+    """What one spec run against one entry showed."""
+
+    entry: Entry
+    returncode: int
+    seconds: float
+    tests: list[TestResult] = field(default_factory=list)
+    startup_error: str = ""
+    output: str = ""  # pytest's own output, for when nothing else explains a result
+    timed_out: bool = False
+
+    def failing(self) -> dict[str, list[TestResult]]:
+        """Failed (or errored) cases, grouped by test function."""
+        grouped: dict[str, list[TestResult]] = {}
+        for test in self.tests:
+            if test.outcome in ("failed", "error"):
+                grouped.setdefault(test.function, []).append(test)
+        return grouped
+
+    def cases(self, function: str) -> list[TestResult]:
+        return [t for t in self.tests if t.function == function]
+
+    @property
+    def passed(self) -> bool:
+        """Every test ran and passed (or was skipped), and pytest agrees."""
+        return self.returncode == 0 and not self.startup_error and not self.failing() and not self.timed_out
+
+    @property
+    def caught(self) -> bool:
+        """The spec said no: some test failed, or the server could not even start."""
+        return bool(self.failing() or self.startup_error or self.timed_out)
+
+    def harness_errors(self) -> list[TestResult]:
+        return [t for t in self.tests if t.harness_error]
+
+    def compact_failures(self) -> str:
+        """`test_a, test_b (2/8)`: failing functions, with failing/all cases when parametrized."""
+        parts = []
+        for function, failed in sorted(self.failing().items()):
+            total = len(self.cases(function))
+            parts.append(function if total == 1 else f"{function} ({len(failed)}/{total})")
+        if self.startup_error:
+            parts.append(f"does not start: {self.startup_error}")
+        if self.timed_out:
+            parts.append(f"run killed after {RUN_LIMIT:g} s")
+        return ", ".join(parts)
+
+    def failure_summaries(self, limit: int = 40) -> str:
+        lines = [f"{t.nodeid.split('::')[-1]}: {t.summary}" for group in self.failing().values() for t in group]
+        if self.startup_error:
+            lines.insert(0, f"startup error: {self.startup_error}")
+        if self.timed_out:
+            lines.insert(0, f"the run did not finish within {RUN_LIMIT:g} s and was killed")
+        if not lines and self.returncode != 0:
+            lines = [f"pytest exited with status {self.returncode}:", *self.output.splitlines()[-30:]]
+        return "\n".join(lines[:limit])
+
+
+def function_of(nodeid: str) -> str:
+    """spec/server/test_x.py::test_y[forking-echo-1B] -> test_y"""
+    return nodeid.split("::")[-1].split("[")[0]
+
+
+def read_results(entry: Entry, path: Path, returncode: int, seconds: float, output: str) -> RunResult:
+    run = RunResult(entry, returncode, seconds, output=output)
+    if not path.exists():
+        return run
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a killed run
+        if record.get("kind") == "test":
+            summary = record.get("summary", "")
+            failed = record["outcome"] in ("failed", "error")
+            run.tests.append(
+                TestResult(
+                    record["nodeid"],
+                    function_of(record["nodeid"]),
+                    record["outcome"],
+                    summary,
+                    failed and _is_harness_error(record),
+                )
+            )
+        elif record.get("kind") == "startup_error":
+            run.startup_error = record.get("reason", "")
+    return run
+
+
+def _is_harness_error(record: dict) -> bool:
+    """A failure that is not a spec failure (nor the server failing to start): a bug of ours."""
+    summary = record.get("summary", "")
+    if summary.startswith("expected ") or "the server does not start" in summary:
+        return False
+    return "Traceback" in record.get("details", "") or "Error" in summary
+
+
+def run(entry: Entry, only: tuple[str, ...] = (), env: dict[str, str] | None = None) -> RunResult:
+    """Run the spec (or only the test functions named) against `entry` in a pytest of its own."""
+    with tempfile.TemporaryDirectory(prefix="sockspec-corpus-") as scratch_name:
+        scratch = Path(scratch_name)
+        results = scratch / "results.jsonl"
+        argv = command(entry, scratch, results, only)
+        started = time.monotonic()
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env if env is not None else os.environ.copy(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            output, _ = process.communicate(timeout=RUN_LIMIT)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            output = _stop(process)
+        seconds = time.monotonic() - started
+        result = read_results(
+            entry, results, process.returncode, seconds, output.decode("utf-8", "replace")
+        )
+        result.timed_out = timed_out
+        return result
+
+
+def _stop(process: subprocess.Popen) -> bytes:
+    """End a pytest that ran too long: SIGTERM first, so it stops its servers itself."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output

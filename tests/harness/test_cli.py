@@ -1,0 +1,111 @@
+"""sockspec as a user meets it: exit statuses, one-line errors, failure messages, cleanup."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.harness.conftest import ROOT, processes_mentioning, run_pytest
+
+BAD_SERVER = "tests/harness/servers/adds_newline.py"
+
+
+def test_a_correct_server_passes_with_status_0_and_a_header():
+    done = run_pytest("--impl", "reference.threaded", "spec/server/test_send_recv.py", "-q")
+    assert done.returncode == 0, done.stdout
+    assert "sockspec: reference.threaded (model threaded, reply echo)" in run_pytest(
+        "--impl", "reference.threaded", "--collect-only", "-q", "spec/server/test_send_recv.py"
+    ).stdout or done.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--impl", "reference.nosuch"], "--impl reference.nosuch: no such module"),
+        (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded is required"),
+        (["--impl", "reference.threaded", "--model", "forking"], "is a threaded server, but --model forking"),
+        (["--impl", "reference.threaded", "--sockspec-timeout", "reply=soon"], "not a number of seconds"),
+        (["--impl", "cmd:exit 3", "--model", "threaded"], "the server exited with status 3 before listening"),
+        (
+            ["--impl", "cmd:echo starting; sleep 600", "--model", "threaded", "--sockspec-timeout", "start=1"],
+            "did not listen on 127.0.0.1:",
+        ),
+        (["--impl", "cmd:./no-such-program", "--model", "forking"], "not found"),
+    ],
+)
+def test_bad_input_is_one_line_with_status_4(args, message):
+    done = run_pytest(*args, "spec/server", "-q")
+    assert done.returncode == 4, done.stdout + done.stderr
+    first = done.stderr.strip().splitlines()[0]
+    assert first.startswith("ERROR: sockspec: ") and "Traceback" not in done.stderr + done.stdout
+    assert message in done.stderr
+
+
+def test_a_failure_says_what_happened_and_how_to_reproduce_it():
+    done = run_pytest("--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py", "-k", "many_messages")
+    assert done.returncode == 1
+    out = done.stdout
+    for heading in ("BEHAVIOUR", "DID", "EXPECTED", "HAPPENED", "LIKELY BUG", "TRANSCRIPT", "SERVER", "OUTPUT"):
+        assert f"\n{heading}" in out, heading
+    assert "received b'\\n' (1 byte), wrong from byte 0 on, where b'message 1' (9 bytes) was due" in " ".join(out.split())
+    assert not re.search(r'File ".*/(sockspec|spec)/', out), "a traceback of ours"
+    (reproduce,) = [line for line in out.splitlines() if line.startswith("REPRODUCE")]
+    again = run_pytest(*shlex.split(reproduce.split(None, 1)[1])[1:])
+    assert again.returncode == 1 and "1 failed" in again.stdout
+
+
+def test_tests_that_do_not_apply_are_deselected_not_failed():
+    done = run_pytest("--impl", "reference.iterative", "spec/server", "--collect-only", "-q")
+    assert done.returncode == 0
+    assert "test_concurrency" not in done.stdout and "test_zombies" not in done.stdout
+    assert "test_queues" in done.stdout and "deselected" in done.stdout
+
+
+def test_results_file_has_a_line_per_test(tmp_path):
+    results = tmp_path / "results.jsonl"
+    run_pytest(
+        "--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py",
+        "-k", "many_messages or nothing_added", "--sockspec-results", str(results),
+    )
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["run", "test", "test", "end"]
+    assert {line["outcome"] for line in lines[1:3]} == {"failed"}
+    assert all(line["family"] == "send_recv" and line["summary"] for line in lines[1:3])
+    assert lines[-1]["exitstatus"] == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_the_run_leaves_no_server_behind(sig):
+    marker = f"sockspec-interrupt-{uuid.uuid4().hex}"
+    # A forking server, so children must die too; the marker finds every one of them.
+    impl = f"cmd:exec {sys.executable} -m reference.forking --port {{port}} --host 127.0.0.1 # {marker}"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not processes_mentioning(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # into the middle of the run
+        run.send_signal(sig)
+        run.wait(60)
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 10
+    while processes_mentioning(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_mentioning(marker) == []
+    assert run.returncode != 0

@@ -177,7 +177,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not chosen.impl_given or worker or config.option.collectonly:
         return
     try:
-        pool.stop(pool.start(chosen.targets[0]))
+        pool.preflight(chosen.targets[0])
     except ServerStartError as error:
         if RESULTS in config.stash:
             config.stash[RESULTS].write("startup_error", reason=error.reason, output=error.output)
@@ -185,6 +185,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         details = "".join(f"\n  | {line}" for line in error.output)
         # A usage error: pytest prints this one message and nothing else, and exits with status 4.
         raise pytest.UsageError(f"sockspec: {error.reason}{details}") from None
+    if config.pluginmanager.hasplugin("dsession"):
+        pool.stop_all()  # the xdist workers start their own
 
 
 

@@ -3,19 +3,23 @@
 Every test gets a server of its own, started for it and stopped after it:
 a bug that one test provokes (a crash, a leaked child, a stale reply line)
 can then never fail another test, and a grade does not depend on the order
-tests ran in.  What the pool remembers across tests is only what makes a
-run against a broken server short: a target that cannot start is not
-started again, and a target that missed a deadline gets shorter ones.
+tests ran in.  To keep that cheap, the next test's server is started in the
+background while the current test runs (a spare), so a test never waits for
+an interpreter to start.  What the pool remembers across tests is only what
+makes a run against a broken server short: a target that cannot start is
+not started again, and a target that missed a deadline gets shorter ones.
 """
 
 from __future__ import annotations
 
 import atexit
 import signal
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sockspec import server
-from sockspec.process_tree import become_subreaper
+from sockspec.process_tree import become_subreaper, sweep_orphans
 from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
@@ -34,6 +38,9 @@ class ServerPool:
         self._start_errors: dict[Target, ServerStartError] = {}
         self._patience: dict[Target, Patience] = {}
         self._running: list[ServerProcess] = []
+        self._spares: dict[Target, Future[ServerProcess]] = {}
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sockspec-spare")
+        self._lock = threading.Lock()
         self.stop_notes: list[str] = []  # servers that had to be killed, for the run's summary
         self._armed = False
 
@@ -41,7 +48,7 @@ class ServerPool:
         return self._patience.setdefault(target, Patience(self.timeouts))
 
     def start(self, target: Target, port: int | None = None) -> ServerProcess:
-        """A new server for `target`, listening.
+        """A new server for `target`, listening (on `port` if given).
 
         A target that failed to start is not tried again (unless on a given
         port): every later test gets the same reason at once, instead of
@@ -50,19 +57,33 @@ class ServerPool:
         if port is None and target in self._start_errors:
             raise self._start_errors[target]
         self._arm()
-        try:
-            process = server.start(
-                target,
-                self.host,
-                self.patience(target).current(),
-                port=port or self.fixed_port,
-                log_path=self.log_path,
-            )
-        except ServerStartError as error:
-            if port is None:
+        if port is not None or self.fixed_port is not None:
+            process = self._launch(target, port or self.fixed_port)
+        else:
+            spare = self._spares.pop(target, None)
+            try:
+                process = spare.result() if spare is not None else self._launch(target, None)
+            except ServerStartError as error:
                 self._start_errors[target] = error
-            raise
-        self._running.append(process)
+                raise
+            self._spares[target] = self._starter.submit(self._launch, target, None)
+        process.timeouts = self.patience(target).current()
+        return process
+
+    def preflight(self, target: Target) -> None:
+        """Start `target` now (raising ServerStartError if it cannot start); the first test gets it."""
+        self._arm()
+        spare: Future[ServerProcess] = Future()
+        spare.set_result(self._launch(target, self.fixed_port))
+        if self.fixed_port is None:
+            self._spares[target] = spare
+        else:
+            self.stop(spare.result())  # one server at a time on a fixed port
+
+    def _launch(self, target: Target, port: int | None) -> ServerProcess:
+        process = server.start(target, self.host, self.timeouts, port=port, log_path=self.log_path)
+        with self._lock:
+            self._running.append(process)
         return process
 
     def _arm(self) -> None:
@@ -77,12 +98,20 @@ class ServerPool:
             signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     def stop(self, process: ServerProcess) -> None:
-        if process in self._running:
-            self._running.remove(process)
+        with self._lock:
+            if process in self._running:
+                self._running.remove(process)
         note = process.stop()
         if note:
             self.stop_notes.append(f"{process.target.impl}: {note}")
 
     def stop_all(self) -> None:
-        for process in list(self._running):
+        """Stop every server, spares included (waiting for any still starting)."""
+        self._starter.shutdown(wait=True, cancel_futures=True)
+        self._spares.clear()
+        with self._lock:
+            running = list(self._running)
+        for process in running:
             self.stop(process)
+        if self._armed:
+            sweep_orphans()

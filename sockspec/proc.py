@@ -155,8 +155,13 @@ def _decode_address(hex_address: str) -> tuple[str, int]:
     return str(host), int(port_hex, 16)
 
 
-def tcp_sockets() -> list[TcpSocket]:
-    """Every TCP socket of this network namespace, IPv4 and IPv6."""
+def tcp_sockets(port: int | None = None) -> list[TcpSocket]:
+    """TCP sockets of this network namespace, IPv4 and IPv6 (only those using `port`, if given).
+
+    A busy machine has thousands of sockets in TIME_WAIT; filtering on the
+    port's hex text before decoding keeps a look at the table cheap.
+    """
+    wanted = f":{port:04X} " if port is not None else ""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -165,6 +170,8 @@ def tcp_sockets() -> list[TcpSocket]:
         except FileNotFoundError:
             continue  # no IPv6 in this kernel or namespace
         for line in lines:
+            if wanted not in line:
+                continue
             parts = line.split()
             found.append(
                 TcpSocket(
@@ -181,11 +188,7 @@ def tcp_sockets() -> list[TcpSocket]:
 
 def listeners_on(port: int) -> dict[int, tuple[str, int]]:
     """Listening sockets on `port`, as inode -> local address."""
-    return {
-        s.inode: s.local
-        for s in tcp_sockets()
-        if s.state == TCP_LISTEN and s.local[1] == port
-    }
+    return {s.inode: s.local for s in tcp_sockets(port) if s.state == TCP_LISTEN and s.local[1] == port}
 
 
 def server_end(client: socket.socket) -> TcpSocket | None:
@@ -202,7 +205,7 @@ def server_end(client: socket.socket) -> TcpSocket | None:
         return None
     wanted_local = (_normal(theirs[0]), theirs[1])
     wanted_remote = (_normal(mine[0]), mine[1])
-    for s in tcp_sockets():
+    for s in tcp_sockets(mine[1]):
         if s.local == wanted_local and s.remote == wanted_remote:
             return s
     return None

@@ -48,8 +48,6 @@ def describe_exit(code: int, who: str = "the server") -> str:
 class ProcessTree:
     """A started program and every process below it."""
 
-    _live_roots: set[int] = set()  # roots of the trees of this process that are not stopped yet
-
     def __init__(
         self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, log_path: Path | None = None
     ) -> None:
@@ -70,7 +68,6 @@ class ProcessTree:
             pipe.close()
         self._seen: set[int] = set()
         self.stopped = False
-        ProcessTree._live_roots.add(self.popen.pid)
 
     @property
     def pid(self) -> int:
@@ -84,17 +81,14 @@ class ProcessTree:
         """Every live or unreaped process of this tree: started, forked, or orphaned to us.
 
         A process belongs to the tree if it descends from the root, kept the
-        root's session or process group, was seen in the tree before, or is
-        an orphan re-parented to us that made itself a session leader
-        (setsid) while this is our only running tree.
+        root's session or process group, or was seen in the tree before (a
+        process that calls setsid() and whose parent then exits is found
+        that way; `sweep_orphans` catches one that escaped even that).
         """
         table = proc.process_table()
         root = self.popen.pid
         members = {root} | self._seen
         members.update(s.pid for s in table.values() if root in (s.sid, s.pgid))
-        if ProcessTree._live_roots <= {root}:
-            me = os.getpid()
-            members.update(s.pid for s in table.values() if s.ppid == me and s.sid == s.pid != root)
         for pid in list(members):
             members.update(s.pid for s in proc.descendants(pid, table))
         members = {pid for pid in members if pid in table}
@@ -112,7 +106,6 @@ class ProcessTree:
             self._signal(signal.SIGKILL)
             self._wait_gone(grace)
         self.popen.wait()
-        ProcessTree._live_roots.discard(self.popen.pid)
         self.output.finish(timeout=1.0)
         return note
 
@@ -149,3 +142,20 @@ class ProcessTree:
                     except ChildProcessError:
                         pass
         self.popen.poll()
+
+
+def sweep_orphans() -> None:
+    """Kill and reap session leaders re-parented to us: escapees of trees already stopped.
+
+    Call only when no tree is running: then every such process is a leftover
+    of a program under test (our own subprocesses are never session leaders
+    re-parented to us).
+    """
+    me = os.getpid()
+    for stat in proc.process_table().values():
+        if stat.ppid == me and stat.sid == stat.pid:
+            try:
+                os.kill(stat.pid, signal.SIGKILL)
+                os.waitpid(stat.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass

@@ -1,0 +1,111 @@
+"""Find the submissions in a class folder, what kind each is, and a digest of its content.
+
+One entry per student: a single source file, or a folder.  A folder with a
+`run` script is run as is; otherwise the one source in it that is a server
+is chosen (a student often hands in the seed's client next to their
+server).  Anything else is still a submission, with a `problem` saying in
+one line why it cannot be run: every student gets a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sockspec.build import COMPILERS
+
+SOURCE_SUFFIXES = (*COMPILERS, ".py")
+KINDS = {".c": "c", ".cpp": "c++", ".cc": "c++", ".py": "python"}
+MAX_BYTES = 50 << 20  # larger than any hand-in; copying more into the sandbox is refused
+LISTENS = re.compile(rb"\blisten\s*\(")
+
+
+@dataclass(frozen=True)
+class Submission:
+    name: str  # the student's entry, without a source suffix; a folder name in the reports
+    path: Path  # the entry in the class folder
+    kind: str  # c, c++, python, run, or none
+    program: Path | None  # the source file or run script, inside `path`
+    digest: str  # of every file's name and bytes: a changed submission is graded again
+    problem: str = ""  # why it cannot be run, one line; '' if it can
+
+    @property
+    def sources(self) -> list[Path]:
+        """Files worth reading for a hard-coded address: every source and the run script."""
+        if self.path.is_file():
+            return [self.path]
+        return [p for p in _files(self.path) if p.suffix in SOURCE_SUFFIXES or p.name == "run"]
+
+
+def discover(folder: Path) -> list[Submission]:
+    """Every submission in `folder`, sorted by name; hidden entries are ignored."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    stems = [_stem(p) for p in entries]
+    found = []
+    for entry, stem in zip(entries, stems, strict=True):
+        name = stem if stems.count(stem) == 1 else entry.name  # alice.c and alice.py: keep both apart
+        found.append(_submission(name, entry))
+    return found
+
+
+def shard(submissions: list[Submission], index: int, count: int) -> list[Submission]:
+    """The deterministic slice `index` of `count` (1-based): by a hash of the name, so a student
+    stays in the same shard when others are added or removed."""
+    return [s for s in submissions if zlib.crc32(s.name.encode()) % count == index - 1]
+
+
+def _stem(path: Path) -> str:
+    return path.stem if path.is_file() and path.suffix in SOURCE_SUFFIXES else path.name
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts))
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    for file in [path] if path.is_file() else _files(path):
+        data = file.read_bytes()
+        size += len(data)
+        digest.update(str(file.relative_to(path.parent)).encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest(), size
+
+
+def _submission(name: str, entry: Path) -> Submission:
+    try:
+        digest, size = _digest(entry)
+    except OSError as error:
+        return Submission(name, entry, "none", None, "", f"cannot read the submission: {error.strerror}")
+    if size > MAX_BYTES:
+        return Submission(name, entry, "none", None, digest, f"the submission is larger than {MAX_BYTES >> 20} MiB")
+    if entry.is_file():
+        if entry.suffix in KINDS:
+            return Submission(name, entry, KINDS[entry.suffix], entry, digest)
+        return Submission(name, entry, "none", None, digest, f"not a C, C++ or Python source: {entry.name}")
+    run = entry / "run"
+    if run.is_file():
+        return Submission(name, entry, "run", run, digest)
+    sources = [p for p in _files(entry) if p.suffix in KINDS]
+    if not sources:
+        what = "the folder is empty" if not _files(entry) else "no C, C++ or Python source and no run script"
+        return Submission(name, entry, "none", None, digest, what)
+    chosen = _server_among(sources)
+    if chosen is None:
+        names = ", ".join(str(p.relative_to(entry)) for p in sources[:4])
+        problem = f"cannot tell which source is the server ({names}); add a run script"
+        return Submission(name, entry, "none", None, digest, problem)
+    return Submission(name, entry, KINDS[chosen.suffix], chosen, digest)
+
+
+def _server_among(sources: list[Path]) -> Path | None:
+    if len(sources) == 1:
+        return sources[0]
+    listening = [p for p in sources if LISTENS.search(p.read_bytes())]
+    if len(listening) == 1:
+        return listening[0]
+    named = [p for p in listening or sources if "server" in p.stem.lower()]
+    return named[0] if len(named) == 1 else None

@@ -1,0 +1,188 @@
+"""The first process inside a submission's sandbox: confine itself, set up the network, then run.
+
+`sandbox.py` starts this module (`python -m sockspec.grade.sandbox_init
+CONFIG.json`), usually as PID 1 of fresh PID, mount and network namespaces.
+In order, it:
+
+1. joins the job's cgroups, before anything can fork, so every later
+   process is counted and capped;
+2. brings the namespace's `lo` up and gives it the submission's hard-coded
+   addresses (with `lo` down, bind() to any address succeeds but nothing
+   can connect, so this must come first);
+3. sets resource limits and, where no cgroup caps processes, drops to a
+   uid of its own (RLIMIT_NPROC does nothing for root);
+4. either *probes* the program (starts it, watches which address it
+   listens on, kills it and writes what it saw as JSON) or *runs* a command
+   (the spec) as its child, reaping orphans like an init until it ends.
+
+As PID 1 its exit takes every process of the namespace with it, whatever
+they did (setsid(), double fork): the kernel kills them all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import resource
+import signal
+import socket
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sockspec import proc
+from sockspec.output import OutputTail
+from sockspec.server import describe_exit
+from sockspec.timeouts import wait_for
+
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+SIOCSIFADDR = 0x8916
+SIOCSIFNETMASK = 0x891C
+IFF_UP = 0x1
+
+
+def join_cgroups(procs_files: list[str]) -> None:
+    for path in procs_files:
+        with open(path, "w") as f:
+            f.write("0")  # "0" is the writing process itself, whatever its pid namespace
+
+
+def _ifreq_flags(name: str, flags: int = 0) -> bytes:
+    return struct.pack("16sH22s", name.encode(), flags, b"")
+
+
+def _ifreq_address(name: str, address: str) -> bytes:
+    return struct.pack("16sH2s4s8s", name.encode(), socket.AF_INET, b"", socket.inet_aton(address), b"")
+
+
+def network_up(addresses: list[str]) -> None:
+    """Bring `lo` up and add each address to it as a /32, as `ip link set lo up; ip addr add A/32 dev lo`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH22s", fcntl.ioctl(s, SIOCGIFFLAGS, _ifreq_flags("lo")))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, _ifreq_flags("lo", flags | IFF_UP))
+        for index, address in enumerate(addresses):
+            if address.startswith("127."):
+                continue  # all of 127.0.0.0/8 is local once lo is up
+            label = f"lo:{index}"  # an alias label adds an address instead of replacing 127.0.0.1
+            fcntl.ioctl(s, SIOCSIFADDR, _ifreq_address(label, address))
+            fcntl.ioctl(s, SIOCSIFNETMASK, _ifreq_address(label, "255.255.255.255"))
+
+
+def set_limits(limits: dict[str, int]) -> None:
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
+
+
+def drop_to(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def kill_namespace() -> None:
+    """Kill every other process of our PID namespace and reap them (only ever as its PID 1)."""
+    if os.getpid() != 1:
+        raise RuntimeError("kill_namespace outside a PID namespace would signal the whole machine")
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _reap_orphans(keep: int) -> None:
+    """As PID 1, collect orphans that died, but never `keep` (subprocess waits for that one)."""
+    me = os.getpid()
+    for stat in proc.process_table().values():
+        if stat.ppid == me and stat.state == "Z" and stat.pid != keep:
+            try:
+                os.waitpid(stat.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float) -> dict[str, Any]:
+    """Start the program, wait until something in this namespace listens, and say where."""
+    stdin_read, stdin_write = os.pipe()  # kept open and silent: a read of stdin blocks, as at a terminal
+    try:
+        popen = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=stdin_read, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as error:
+        return {"listening": [], "exit": f"cannot run {argv[0]}: {error.strerror}", "output": [], "output_bytes": 0}
+    os.close(stdin_read)
+    output = OutputTail()
+    assert popen.stdout is not None and popen.stderr is not None
+    output.drain(os.dup(popen.stdout.fileno()))
+    output.drain(os.dup(popen.stderr.fileno()))
+    popen.stdout.close()
+    popen.stderr.close()
+
+    def listening() -> list[tuple[str, int]] | bool:
+        found = [s.local for s in proc.tcp_sockets() if s.state == proc.TCP_LISTEN]
+        if found:
+            return found
+        _reap_orphans(keep=popen.pid)
+        others = [s for s in proc.process_table().values() if s.pid != os.getpid() and s.state not in ("Z", "X")]
+        return popen.poll() is not None and not others  # True: everything ended, nothing listens
+
+    seen = wait_for(listening, seconds)
+    code = popen.poll()
+    running = code is None
+    kill_namespace()
+    os.close(stdin_write)
+    output.finish(timeout=1.0)
+    return {
+        "listening": [list(address) for address in seen] if isinstance(seen, list) else [],
+        "exit": "" if running or code is None else describe_exit(code),
+        "running": running,
+        "output": output.last_lines(),
+        "output_bytes": output.total_bytes,
+    }
+
+
+def run_as_init(argv: list[str], cwd: str, env: dict[str, str], stdout_path: str) -> int:
+    """Run `argv` as our child and reap every orphan until it ends; return its status as a shell would."""
+    with open(stdout_path, "wb") as out, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=devnull, stdout=out, stderr=subprocess.STDOUT)
+    while True:
+        pid, status = os.wait()
+        if pid == child.pid:
+            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(Path(argv[0]).read_text())
+    join_cgroups(config.get("cgroups", []))
+    if config.get("network") is not None:
+        network_up(config["network"])
+    set_limits(config.get("rlimits", {}))
+    if config.get("uid") is not None:
+        drop_to(config["uid"])
+    if config["mode"] == "probe":
+        result = probe(config["argv"], config["cwd"], config["env"], config["seconds"])
+        Path(config["result"]).write_text(json.dumps(result))
+        return 0
+    if os.getpid() == 1:
+        return run_as_init(config["argv"], config["cwd"], config["env"], config["stdout"])
+    # Without a PID namespace there is no init to be: become the command itself.
+    out = os.open(config["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.chdir(config["cwd"])
+    os.execve(config["argv"][0], config["argv"], config["env"])
+    return 127  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

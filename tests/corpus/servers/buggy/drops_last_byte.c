@@ -1,0 +1,67 @@
+/* Strips the "newline" at the end of every message (buf[n - 1] = 0) and sends n - 1 bytes, losing the last byte.
+ *
+ * sockspec: model=forking reply=echo caught-by=test_one_message,test_many_messages_on_one_connection,test_binary_data_with_nul_bytes,test_message_sizes
+ */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void reap(int sig)
+{
+    (void)sig;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+static void serve(int fd)
+{
+    char buf[1024];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+        buf[n - 1] = '\0'; /* BUG: "remove the newline"; there is none, and this is data */
+        ssize_t len = n - 1, sent = 0;
+        while (sent < len) {
+            ssize_t k = send(fd, buf + sent, len - sent, 0);
+            if (k < 0)
+                return;
+            sent += k;
+        }
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, reap);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1");
+    addr.sin_port = htons(atoi(argv[argc - 1]));
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 128) < 0) {
+        perror("bind/listen");
+        return 1;
+    }
+    for (;;) {
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0) {
+            perror("accept");
+            continue;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(lfd);
+            serve(cfd);
+            close(cfd);
+            _exit(0);
+        }
+        close(cfd);
+    }
+}

@@ -2,9 +2,9 @@
  *
  * strlen("") - 1 is SIZE_MAX: recv() may write as much as has arrived into a
  * 1024-byte stack buffer.  Short messages seem to work; a long one tramples
- * the stack.  (The huge length can also make recv() fail with EFAULT when the
- * stack sits near the top of user space, about one start in nine: that server
- * answers nobody.)
+ * the stack.  (The huge length also makes recv() fail with EFAULT when the
+ * stack happens to lie within 2 GiB of the top of user space, about one start
+ * in nine: that server closes every connection at once.)
  *
  * sockspec: model=iterative reply=echo caught-by=test_message_sizes
  */

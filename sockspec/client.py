@@ -13,6 +13,7 @@ import errno
 import selectors
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
@@ -24,8 +25,16 @@ RECV_SIZE = 65536
 class Client:
     """One TCP connection to the server under test."""
 
-    def __init__(self, address: tuple[str, int], transcript: Transcript, name: str, timeouts: Timeouts) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        transcript: Transcript,
+        name: str,
+        timeouts: Timeouts,
+        on_answer: Callable[[], None] = lambda: None,
+    ) -> None:
         self.address = address
+        self.on_answer = on_answer  # called whenever an expected reply arrived in full
         self.transcript = transcript
         self.name = name
         self.connect_seconds = timeouts.connect
@@ -235,6 +244,8 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
         _log(ex)
         if not ex.done() or bytes(ex.got) != ex.expected:
             _fail(ex, seconds)
+        if ex.expected:
+            ex.client.on_answer()
 
 
 def _interest(ex: Exchange) -> int:

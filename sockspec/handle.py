@@ -46,7 +46,8 @@ class ServerHandle:
 
     def client(self, name: str = "") -> Client:
         """A client, not yet connected (use `connect()` or `with`)."""
-        client = Client(self.address, self.transcript, name or f"client {len(self.clients) + 1}", self.timeouts)
+        name = name or f"client {len(self.clients) + 1}"
+        client = Client(self.address, self.transcript, name, self.timeouts, self.patience.note_answered)
         self.clients.append(client)
         return client
 

@@ -116,6 +116,9 @@ def wait_for(condition: Callable[[], T], seconds: float) -> T:
 # generous deadline is broken, and waiting the full deadline in every test
 # would make a run against it many times slower than against a correct one.
 SHORTENED = {"reply": 1.0, "settle": 1.0}
+# A server that missed a reply deadline and never answered anything at all is
+# mute: every test would wait for it, so later replies get only this long.
+MUTE_REPLY = 0.25
 
 
 class Patience:
@@ -124,19 +127,30 @@ class Patience:
     def __init__(self, full: Timeouts) -> None:
         self.full = full
         self.first_missed: dict[str, str] = {}  # deadline kind -> the test that first missed it
+        self.ever_answered = False
 
     def note_missed(self, kinds: set[str], test: str) -> None:
         for kind in kinds & set(SHORTENED):
             self.first_missed.setdefault(kind, test)
 
+    def note_answered(self) -> None:
+        self.ever_answered = True
+
+    def _shortened(self, kind: str) -> float:
+        if kind == "reply" and not self.ever_answered:
+            return MUTE_REPLY
+        return SHORTENED[kind]
+
     def current(self) -> Timeouts:
-        shorter = {k: min(v, getattr(self.full, k)) for k, v in SHORTENED.items() if k in self.first_missed}
-        return self.full.with_overrides(shorter)
+        return self.full.with_overrides(
+            {kind: min(self._shortened(kind), getattr(self.full, kind)) for kind in self.first_missed}
+        )
 
     def note(self) -> str:
         """Why deadlines are shorter from now on, for a failure message ('' if they are not)."""
         return "; ".join(
-            f"the server missed the {getattr(self.full, kind):g} s {kind} deadline in {test}, "
-            f"so later {kind} waits give up after {SHORTENED[kind]:g} s"
+            f"the server missed the {getattr(self.full, kind):g} s {kind} deadline in {test}"
+            + (" and has not answered anything yet" if kind == "reply" and not self.ever_answered else "")
+            + f", so later {kind} waits give up after {self._shortened(kind):g} s"
             for kind, test in self.first_missed.items()
         )

@@ -138,10 +138,38 @@ class Cancelled(Exception):
     """The grader is being interrupted: this job stops without a report."""
 
 
+class Active:
+    """The sandboxes running now, so an interrupted grader can kill them all from its main thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[Sandbox] = set()
+        self.cancelled = False
+
+    def add(self, sandbox: Sandbox) -> None:
+        with self._lock:
+            if self.cancelled:
+                raise Cancelled()
+            self._running.add(sandbox)
+
+    def discard(self, sandbox: Sandbox) -> None:
+        with self._lock:
+            self._running.discard(sandbox)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            running = list(self._running)
+        for sandbox in running:
+            sandbox.cancel()
+
+
 class Sandbox:
     """One submission's confinement; use as a context manager, so it is always torn down."""
 
-    def __init__(self, isolation: Isolation, slot: int, scratch: Path, limits: Limits, name: str) -> None:
+    def __init__(
+        self, isolation: Isolation, slot: int, scratch: Path, limits: Limits, name: str, active: Active | None = None
+    ) -> None:
         self.isolation = isolation
         self.scratch = scratch
         self.limits = limits
@@ -153,8 +181,11 @@ class Sandbox:
         self._popen: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self.cancelled = False
+        self.active = active
 
     def __enter__(self) -> Sandbox:
+        if self.active is not None:
+            self.active.add(self)
         if self.isolation.cgroups is not None:
             self.cgroup = self.isolation.cgroups.job(self.cgroup_name, self.limits)
         if self.uid is not None:
@@ -165,6 +196,8 @@ class Sandbox:
         self.kill()
         if self.cgroup is not None:
             self.cgroup.remove()
+        if self.active is not None:
+            self.active.discard(self)
 
     # -- the two things a sandbox runs ------------------------------------
 

@@ -46,9 +46,19 @@ def test_wait_for_gives_up_at_the_deadline():
 
 def test_patience_shortens_only_the_kind_that_was_missed():
     patience = Patience(Timeouts())
+    patience.note_answered()
     assert patience.current() == Timeouts() and patience.note() == ""
     patience.note_missed({"reply", ""}, "test_a")
     patience.note_missed({"reply"}, "test_b")
     assert patience.current().reply == timeouts.SHORTENED["reply"]
     assert patience.current().settle == Timeouts().settle
     assert "test_a" in patience.note() and "test_b" not in patience.note()
+
+
+def test_a_mute_server_gets_the_shortest_reply_deadline():
+    patience = Patience(Timeouts())
+    patience.note_missed({"reply"}, "test_a")
+    assert patience.current().reply == timeouts.MUTE_REPLY
+    assert "has not answered anything yet" in patience.note()
+    patience.note_answered()
+    assert patience.current().reply == timeouts.SHORTENED["reply"]

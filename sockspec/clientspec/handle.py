@@ -1,0 +1,225 @@
+"""What a client-spec test holds: the client under test, the harness's listener, and the transcript.
+
+One handle lives for one test.  The harness listens first, then starts
+the client, so the client never races the server; everything the test
+started is stopped when it ends.  Every expectation is an event with a
+named deadline (`sockspec.timeouts`), and a miss raises `SpecFailure`.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+from dataclasses import dataclass
+
+from sockspec import proc
+from sockspec.clientspec.peer import Peer, listen
+from sockspec.clientspec.program import ClientProgram
+from sockspec.failure import SpecFailure, Transcript, preview
+from sockspec.targets import Target
+from sockspec.timeouts import Patience, Timeouts, wait_for
+
+# A client waiting in read(), recv(), select() or poll() uses no CPU at all; a spinning one uses
+# a whole core (or its fair share of a loaded machine, still far above this).
+IDLE_CPU_LIMIT = 0.10
+
+SPIN_HINT = (
+    "a loop that never blocks: e.g. `continue` after recv() returned 0 or < 0, after getline()/fgets() "
+    "hit end of file, or polling a non-blocking socket without waiting in select()/poll()"
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the harness listens: the configured host, and a fixed port or a fresh one per test."""
+
+    host: str
+    fixed_port: int | None = None
+
+
+class ClientHandle:
+    """The client under test, seen from one test."""
+
+    def __init__(self, target: Target, where: Where, patience: Patience, transcript: Transcript, test: str) -> None:
+        self.target = target
+        self.where = where
+        self.patience = patience
+        self.timeouts: Timeouts = patience.current()
+        self.transcript = transcript
+        self.test = test
+        self.program: ClientProgram | None = None
+        self.listener: socket.socket | None = None
+        self.address: tuple[str, int] = (where.host, 0)
+        self.peers: list[Peer] = []
+
+    # -- starting -----------------------------------------------------------
+
+    def start(self, listening: bool = True) -> None:
+        """Listen (or, with `listening` False, hold the port so connections are refused), then start the client."""
+        self.listener = listen(self.where.host, self.where.fixed_port or 0, accept=listening)
+        host, port = self.listener.getsockname()[:2]
+        self.address = (self.where.host, port)
+        state = "listens" if listening else "refuses connections (bound, not listening)"
+        self.transcript.add("server", f"{state} on {self.where.host}:{port}")
+        env = dict(os.environ, HOST=self.where.host, PORT=str(port))
+        self.program = ClientProgram(self.target.argv(self.where.host, port), self.target.cwd, env, self.transcript)
+        self.transcript.add("client", f"started (pid {self.program.pid})")
+
+    def accept(self) -> Peer:
+        """The client's connection, within the start deadline."""
+        assert self.listener is not None and self.program is not None
+        program, listener = self.program, self.listener
+        seconds = self.timeouts.start
+
+        def arrived() -> bool:
+            return program.exit_code() is not None or bool(select_readable(listener))
+
+        wait_for(arrived, seconds)
+        if not select_readable(listener):
+            host, port = self.address
+            expected = f"the client to connect to {host}:{port}"
+            if program.exit_code() is not None:
+                happened = f"{program.exit_description()} without connecting"
+            else:
+                happened = f"it did not connect within {seconds:g} s"
+            elsewhere = connections_elsewhere(program, self.address)
+            if elsewhere:
+                happened += f"; it connects to {elsewhere} instead"
+            raise SpecFailure(
+                expected,
+                happened,
+                "the client must connect to the host and port it is given (its last two arguments, or HOST "
+                "and PORT in its environment); a hard-coded address needs --client-address HOST:PORT",
+            )
+        sock, origin = listener.accept()
+        peer = Peer(sock, self.transcript, self.timeouts.reply)
+        self.peers.append(peer)
+        self.transcript.add("server", f"accepted the client's connection from port {origin[1]}")
+        return peer
+
+    def connect(self) -> Peer:
+        """Start the client and accept its connection."""
+        self.start()
+        return self.accept()
+
+    # -- the user -----------------------------------------------------------
+
+    @property
+    def client(self) -> ClientProgram:
+        assert self.program is not None, "start() the client first"
+        return self.program
+
+    def type_line(self, line: bytes) -> int:
+        """Type `line` and Enter; returns the stdout mark a reply to it must appear after."""
+        mark = self.client.stdout.mark()
+        self.client.type_line(line)
+        return mark
+
+    def end_input(self) -> None:
+        self.client.end_input()
+
+    def chat(self, peer: Peer, line: bytes, reply: bytes) -> None:
+        """The user types `line`, the server receives it and answers `reply`, which the client shows."""
+        mark = self.type_line(line)
+        peer.expect_line(line)
+        peer.send(reply)
+        self.expect_shown(reply, mark)
+
+    def wait_waiting(self) -> bool:
+        """Wait until the client has read its input and blocks again (True), or has exited (False)."""
+        return self.client.wait_waiting(self.timeouts.reply)
+
+    # -- expectations -------------------------------------------------------
+
+    def expect_shown(self, reply: bytes, mark: int, what: str = "") -> None:
+        """The bytes of `reply` appear in order on the client's stdout after `mark` (see `streams`)."""
+        stdout = self.client.stdout
+        seconds = self.timeouts.reply
+        shown = stdout.wait_shown(reply, mark, seconds)
+        printed = stdout.since(mark)
+        self.transcript.add("client", f"stdout since the line was typed: {preview(printed[-48:], 48)}")
+        if shown == len(reply):
+            return
+        expected = f"the client to show {what or f'the server reply {preview(reply)}'} on its stdout"
+        if shown:
+            happened = f"its stdout shows only the first {shown} of its {len(reply)} bytes (in order)"
+        else:
+            happened = "its stdout does not show it"
+        ended = self.client.exit_description()
+        happened += f"; {ended}" if ended else f" after {seconds:g} s"
+        raise SpecFailure(expected, happened, missed_deadline="" if ended else "reply")
+
+    def expect_exit(self, after: str, status: str = "any", seconds: float | None = None) -> int:
+        """The client exits by itself within the deadline: with status 0 (`status="zero"`), non-zero
+        (`"nonzero"`), or any status (`"any"`), but never killed by a signal."""
+        seconds = seconds or self.timeouts.reply
+        wanted = {"zero": " with status 0", "nonzero": " with a non-zero status", "any": ""}[status]
+        expected = f"the client to exit{wanted} {after}, within {seconds:g} s"
+        code = self.client.wait_exit(seconds)
+        if code is None:
+            share = self.client.cpu_share()
+            busy = share > 0.5
+            happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
+            raise SpecFailure(expected, happened, SPIN_HINT if busy else "", missed_deadline="reply")
+        ended = self.client.exit_description()
+        self.transcript.add("client", ended)
+        killed = "killed" in ended
+        if killed or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
+            raise SpecFailure(expected, ended)
+        return code
+
+    def output_marks(self) -> tuple[int, int]:
+        return self.client.stdout.mark(), self.client.stderr.mark()
+
+    def expect_message(self, marks: tuple[int, int], what: str, stderr_only: bool = False) -> None:
+        """The client printed some text after `marks` (on stderr, or on either stream)."""
+        streams = [self.client.stderr] if stderr_only else [self.client.stdout, self.client.stderr]
+        mark_of = {self.client.stdout: marks[0], self.client.stderr: marks[1]}
+        for stream in streams:
+            # Once the client has exited, each stream ends as soon as what it wrote has been read.
+            if stream.wait(lambda s=stream: bool(s.since(mark_of[s]).strip()), self.timeouts.reply):
+                return
+        where = "stderr" if stderr_only else "stdout or stderr"
+        stdout = self.client.stdout.since(marks[0]).strip()
+        found = f" (it printed only {preview(stdout)} on stdout)" if stderr_only and stdout else ""
+        raise SpecFailure(f"the client to say {what} on {where}", f"it printed nothing there{found}")
+
+    def expect_idle(self, when: str) -> None:
+        """The client uses (almost) no CPU over the cpu_window."""
+        window = self.timeouts.cpu_window
+        used = self.client.cpu_seconds(window)
+        self.transcript.add("client", f"used {used:.2f} s of CPU in {window:g} s {when}")
+        if used > IDLE_CPU_LIMIT * window:
+            raise SpecFailure(
+                f"the client to use (almost) no CPU {when}",
+                f"it used {used:.2f} s of CPU in {window:g} s ({100 * used / window:.0f}% of a core)",
+                SPIN_HINT,
+            )
+
+    # -- the end ------------------------------------------------------------
+
+    def stop(self) -> str:
+        """Kill and reap the client's tree, close every socket; says so if SIGTERM was not enough."""
+        note = self.program.stop(self.timeouts.stop) if self.program else ""
+        for peer in self.peers:
+            peer.close()
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        return note
+
+
+def select_readable(sock: socket.socket) -> bool:
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+def connections_elsewhere(program: ClientProgram, ours: tuple[str, int]) -> str:
+    """The address the client connects to, if it is not ours (a hard-coded address, usually)."""
+    inodes: set[int] = set()
+    for pid in program.live_members():
+        inodes |= proc.socket_inodes(pid)
+    for sock in proc.tcp_sockets():
+        if sock.inode in inodes and sock.remote[1] != 0 and sock.remote[1] != ours[1]:
+            return f"{sock.remote[0]}:{sock.remote[1]}"
+    return ""

@@ -1,0 +1,211 @@
+"""`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its reports.
+
+Exit status: 0 when every submission got a verdict (whatever the
+verdicts), 2 for a usage error, 3 if the grader itself failed on some
+submission (its report says so), 130 when interrupted.  An interrupted run
+kills every sandbox and keeps the reports of the submissions that finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import os
+import queue
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import sockspec
+from sockspec import timeouts
+from sockspec.grade import reports, report_html, sandbox
+from sockspec.grade.cgroups import Limits
+from sockspec.grade.discover import Submission, discover, shard
+from sockspec.grade.progress import Progress, clock
+from sockspec.grade.record import Record
+from sockspec.grade.run import Settings, folder_name, grade, save
+from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
+from sockspec.targets import MODELS, REPLIES
+
+PROJECT = Path(sockspec.__file__).resolve().parent.parent  # holds spec/server beside the package
+INTERNAL_ERROR = 3
+INTERRUPTED = 130
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sockspec grade", description="Grade every submission in a folder.")
+    p.add_argument("submissions", type=Path, help="folder with one entry (file or folder) per student")
+    p.add_argument("--model", required=True, choices=MODELS, help="the server model the assignment asks for")
+    p.add_argument("--reply", default="echo", choices=REPLIES, help="echo (default) or stdin, as for the spec")
+    p.add_argument("--out", type=Path, default=Path("grades"), help="where reports go (default ./grades)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    p.add_argument("--timeout", type=float, default=300.0, help="wall clock per submission, seconds (default 300)")
+    p.add_argument("--weights", type=Path, help="TOML file with a [weights] table: family = points")
+    p.add_argument("--force", action="store_true", help="grade again even submissions that did not change")
+    p.add_argument("--shard", metavar="K/N", help="grade only slice K of N (1-based), for batch systems")
+    p.add_argument("--max-processes", type=int, default=512, help="tasks per submission, threads included (512)")
+    p.add_argument("--memory", type=int, default=1024, metavar="MIB", help="memory per submission in MiB (1024)")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPU cores per submission (1)")
+    p.add_argument(
+        "--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help="passed on to the spec"
+    )
+    p.add_argument("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help="passed on to the spec")
+    p.add_argument("--no-namespaces", action="store_true", help="do not use namespaces (test the fallback)")
+    p.add_argument("--no-cgroups", action="store_true", help="do not use cgroups (test the fallback)")
+    return p
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return 1, 1
+    k, sep, n = text.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise ValueError(f"--shard must be K/N with 1 <= K <= N, e.g. 2/8, not {text!r}")
+    return int(k), int(n)
+
+
+def fingerprint(model: str, reply: str, options: list[str], namespaces: bool) -> str:
+    """Of everything that decides test outcomes: the spec, the harness and the options."""
+    digest = hashlib.sha256(repr((model, reply, options, namespaces)).encode())
+    for folder in (PROJECT / "spec" / "server", PROJECT / "sockspec"):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    err = sys.stderr
+    try:
+        shard_index, shard_count = parse_shard(args.shard)
+        weights = load_weights(args.weights)
+        waits = timeouts.Timeouts().with_overrides(timeouts.parse_overrides(args.sockspec_timeout))
+        if args.sockspec_time_scale <= 0 or args.jobs < 1 or args.timeout <= 0:
+            raise ValueError("--sockspec-time-scale, --jobs and --timeout must be positive")
+        waits = waits.scaled(args.sockspec_time_scale)
+        if not args.submissions.is_dir():
+            raise ValueError(f"{args.submissions} is not a folder")
+    except (ValueError, WeightsError) as error:
+        print(f"sockspec grade: {error}", file=err)
+        return 2
+    spec_options = [f"--sockspec-timeout={item}" for item in args.sockspec_timeout]
+    spec_options.append(f"--sockspec-time-scale={args.sockspec_time_scale:g}")
+    submissions = shard(discover(args.submissions), shard_index, shard_count)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # terminated like Ctrl-C: kill and keep reports
+    isolation = sandbox.detect(not args.no_namespaces, not args.no_cgroups)
+    try:
+        settings = Settings(
+            project=PROJECT,
+            model=args.model,
+            reply=args.reply,
+            timeout=args.timeout,
+            limits=Limits(args.max_processes, args.memory << 20, args.cpus),
+            waits=waits,
+            spec_options=tuple(spec_options),
+            weights=weights,
+            applicable=tuple(applicable_tests(PROJECT, args.model, args.reply)),
+            fingerprint=fingerprint(args.model, args.reply, spec_options + [str(args.timeout)], isolation.namespaces),
+        )
+        return _grade_all(submissions, settings, isolation, args, (shard_index, shard_count), err)
+    finally:
+        isolation.close()
+
+
+def _grade_all(
+    submissions: list[Submission], settings: Settings, isolation: sandbox.Isolation, args: argparse.Namespace,
+    shard_of: tuple[int, int], err,
+) -> int:  # fmt: skip
+    progress = Progress(len(submissions), err)
+    for line in isolation.notes:
+        progress.note(f"sockspec grade: {line}")
+    records: dict[str, Record] = {}
+    todo = []
+    for sub in submissions:
+        previous = Record.load(args.out / folder_name(sub.name))
+        if previous and not args.force and (previous.digest, previous.fingerprint) == (sub.digest, settings.fingerprint):
+            records[sub.name] = _rescore(previous, settings, args.out)
+            progress.finished(records[sub.name], reused=True)
+        else:
+            todo.append(sub)
+    scratch = Path(tempfile.mkdtemp(prefix="sockspec-grade-"))
+    scratch.chmod(0o711)  # a job running as its own uid must reach its folder inside
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(args.jobs):
+        slots.put(slot)
+    active = sandbox.Active()
+    failures = 0
+
+    def work(sub: Submission) -> Record:
+        slot = slots.get()
+        try:
+            return grade(sub, settings, isolation, slot, args.out, scratch, active)
+        finally:
+            slots.put(slot)
+
+    status = 0
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="grade")
+    try:
+        futures = {pool.submit(work, sub): sub for sub in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(pending, timeout=1.0)
+            progress.tick()
+            for future in done:
+                sub = futures[future]
+                try:
+                    record = future.result()
+                except sandbox.Cancelled:
+                    continue
+                except Exception:  # a bug of ours must not cost the other students their grades
+                    failures += 1
+                    record = _internal_error(sub, settings, args.out, traceback.format_exc())
+                records[sub.name] = record
+                progress.finished(record)
+    except KeyboardInterrupt:
+        progress.note("sockspec grade: interrupted: killing every submission still running")
+        active.cancel_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        status = INTERRUPTED
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        sandbox.remove_tree(scratch)
+    progress.close()
+    finished = [records[s.name] for s in submissions if s.name in records]
+    extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
+    reports.write_summaries(args.out, finished, settings.model, settings.reply, extra)
+    reports.write_atomic(args.out / "report.html", report_html.render(finished, settings.model, settings.reply))
+    print(
+        f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
+        f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ (summary.json, summary.csv, report.html, "
+        "and a folder per submission)",
+        file=err,
+    )
+    return status or (INTERNAL_ERROR if failures else 0)
+
+
+def _rescore(record: Record, settings: Settings, out: Path) -> Record:
+    """An unchanged submission keeps its outcomes; its points follow the current weights."""
+    outcomes = {t.nodeid: {"outcome": t.outcome, "summary": t.summary, "details": t.details, "duration": t.duration}
+                for t in record.tests if t.outcome != "not run"}  # fmt: skip
+    record.tests = settings.tests(outcomes)
+    reports.write_submission(out / folder_name(record.name), record)
+    return record
+
+
+def _internal_error(sub: Submission, settings: Settings, out: Path, trace: str) -> Record:
+    reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
+    record = Record(sub.name, sub.kind, settings.model, settings.reply, "error", reason, digest=sub.digest)
+    record.problem = reason
+    record.tests = settings.tests({})
+    save(record, out / folder_name(sub.name), {"grader-error.txt": trace.encode()})
+    return record
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""What grading one submission produced: its verdict, points and every test, as `grade.json`.
+
+Every report is written from records, never from a spec run directly, so a
+re-run that skips an unchanged submission, and `sockspec merge` combining
+the shards of a class, both produce exactly the reports a single run would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sockspec.grade.scoring import NOT_RUN, PASSED, TestResult
+
+VERDICTS = ("pass", "fail", "error")
+RECORD_FILE = "grade.json"
+
+
+@dataclass
+class Record:
+    name: str
+    kind: str
+    model: str
+    reply: str
+    verdict: str  # pass: every applicable test passed; fail: some did not; error: could not be graded
+    reason: str  # one line
+    tests: list[TestResult] = field(default_factory=list)
+    digest: str = ""
+    fingerprint: str = ""  # of the spec and the options that decide results: a change grades again
+    seconds: float = 0.0
+    note: str = ""  # how it was run: where it listens, fallbacks
+    problem: str = ""  # why it could not be run at all, if so
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.points for t in self.tests), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_points for t in self.tests), 4)
+
+    @property
+    def failed(self) -> list[str]:
+        return [t.nodeid for t in self.tests if t.outcome != PASSED]
+
+    def families(self) -> dict[str, dict[str, float]]:
+        """Per family: points, max_points, passed and total tests, in the spec's order."""
+        found: dict[str, dict[str, float]] = {}
+        for test in self.tests:
+            row = found.setdefault(test.family, {"points": 0.0, "max_points": 0.0, "passed": 0, "total": 0})
+            row["points"] += test.points
+            row["max_points"] += test.max_points
+            row["passed"] += test.outcome == PASSED
+            row["total"] += 1
+        return found
+
+    def summary_row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "score": self.score,
+            "max_score": self.max_score,
+            "failed": self.failed,
+            "reason": self.reason,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        tests = [TestResult(**t) for t in data.get("tests", [])]
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and k != "tests"}, tests=tests)
+
+    @classmethod
+    def load(cls, folder: Path) -> Record | None:
+        try:
+            return cls.from_json(json.loads((folder / RECORD_FILE).read_text()))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+
+def judge(tests: list[TestResult], timed_out: bool, limit: float, ended_early: str = "") -> tuple[str, str]:
+    """The verdict and its one-line reason for a submission whose spec run got under way."""
+    total = len(tests)
+    finished = [t for t in tests if t.outcome != NOT_RUN]
+    not_passed = [t for t in finished if t.outcome != PASSED]
+    if timed_out or ended_early:
+        why = f"timeout: the spec run did not finish within {limit:g} s" if timed_out else ended_early
+        if not finished:
+            return "error", f"{why}; no test finished"
+        return "fail", f"{why}; {len(finished)} of {total} tests finished, {len(not_passed)} of them failed"
+    if not not_passed and len(finished) == total:
+        return "pass", f"all {total} tests passed"
+    first = not_passed[0] if not_passed else None
+    detail = f"; first: {first.name}: {first.summary}" if first and first.summary else ""
+    line = f"{len(not_passed)} of {total} tests failed{detail}"
+    return "fail", line if len(line) <= 240 else line[:237] + "..."

@@ -1,0 +1,231 @@
+"""Grade one submission end to end: copy, build, probe where it listens, run the spec, score, report.
+
+The submission is copied into a scratch folder first: it runs there, may
+write there, and cannot touch the class folder.  C and C++ are compiled
+outside the sandbox (a build failure is a verdict, with the compiler's
+messages); everything the student wrote runs only inside it.  The spec
+itself also runs inside, as the same sandbox's child, so its client shares
+the submission's network namespace and its hard-coded address.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sockspec import build
+from sockspec.grade import address, reports
+from sockspec.grade.cgroups import Limits
+from sockspec.grade.discover import Submission
+from sockspec.grade.record import Record, judge
+from sockspec.grade.sandbox import Active, Cancelled, Isolation, Sandbox
+from sockspec.grade.scoring import TestResult, read_results, score
+from sockspec.timeouts import Timeouts
+
+PROBE_PORT = 40000  # the port a program is told when probed; any port works in a fresh namespace
+OUTPUT_CAP = 1 << 20  # bytes kept of the spec's output and of the servers' output, per submission
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every submission of one grading run shares."""
+
+    project: Path  # holds spec/server
+    model: str
+    reply: str
+    timeout: float  # wall clock for one submission's probe and spec run
+    limits: Limits
+    waits: Timeouts  # the spec's waits: start bounds the probe, build the compiler
+    spec_options: tuple[str, ...]  # --sockspec-timeout and --sockspec-time-scale, passed on
+    weights: dict[str, float]
+    applicable: tuple[str, ...]  # the spec's test ids for this model and reply
+    fingerprint: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}-{self.reply}"
+
+    def tests(self, results: dict[str, dict]) -> list[TestResult]:
+        return score(list(self.applicable), results, self.weights, self.label)
+
+
+def folder_name(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name) or "_"
+
+
+def grade(
+    sub: Submission, settings: Settings, isolation: Isolation, slot: int, out: Path, scratch: Path, active: Active
+) -> Record:
+    """Grade `sub` and write its reports to `out`/<name>; raises sandbox.Cancelled on interruption."""
+    started = time.monotonic()
+    record = Record(sub.name, sub.kind, settings.model, settings.reply, "error", "", digest=sub.digest)
+    record.fingerprint = settings.fingerprint
+    work = scratch / folder_name(sub.name)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    files: dict[str, bytes] = {}
+    try:
+        _grade_into(record, sub, settings, isolation, slot, work, files, active)
+    finally:
+        record.seconds = time.monotonic() - started
+        for name in ("server.txt", "spec-output.txt"):
+            files.setdefault(name, _capped(work / name))
+        shutil.rmtree(work, ignore_errors=True)
+    if active.cancelled:
+        raise Cancelled()  # whatever it got (a compiler killed by Ctrl-C) is no verdict
+    save(record, out / folder_name(sub.name), files)
+    return record
+
+
+def save(record: Record, folder: Path, files: dict[str, bytes]) -> None:
+    """Write every report of one submission into a fresh folder, then swap it in whole."""
+    fresh = folder.with_name(f".{folder.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    reports.write_submission(fresh, record)
+    for name, data in files.items():
+        (fresh / name).write_bytes(data)
+    old = folder.with_name(f".{folder.name}.old")
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(fresh, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _grade_into(
+    record: Record, sub: Submission, settings: Settings, isolation: Isolation, slot: int, work: Path,
+    files: dict[str, bytes], active: Active,
+) -> None:  # fmt: skip
+    if sub.problem or sub.program is None:
+        _error(record, settings, sub.problem or "nothing to run")
+        return
+    copy = work / "submission"
+    if sub.path.is_dir():
+        shutil.copytree(sub.path, copy, symlinks=True)
+    else:
+        copy.mkdir()
+        shutil.copy2(sub.path, copy / sub.path.name)
+    program = copy / sub.program.relative_to(sub.path.parent if sub.path.is_file() else sub.path)
+    if sub.kind == "run":
+        program.chmod(program.stat().st_mode | 0o755)  # unzipping often loses the x bit
+    server_argv = _server_argv(sub, program, work, settings, record, files)
+    if server_argv is None:
+        return
+    hints = address.scan([p.read_text(errors="replace") for p in sub.sources])
+    job = f"job-{slot}-{folder_name(sub.name)}"
+    with Sandbox(isolation, slot, work, settings.limits, job, active) as sandbox:
+        deadline = time.monotonic() + settings.timeout
+        placement = address.Placement()
+        if isolation.namespaces:
+            env = dict(os.environ, PORT=str(PROBE_PORT), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+            argv = [part.replace("{port}", str(PROBE_PORT)) for part in server_argv]
+            wait = min(settings.waits.start, settings.timeout)
+            seen = sandbox.probe(argv, copy, env, wait)
+            placement = address.place(seen, PROBE_PORT, hints, wait)
+            if placement.problem:
+                _error(record, settings, placement.problem + _cap_notes(sandbox.events(), settings.limits))
+                return
+            record.note = placement.note
+        outcome = sandbox.run(
+            _spec_argv(sub, program, work, settings, placement),
+            copy,
+            _spec_env(work, sandbox.uid is not None),
+            placement.loopback,
+            work / "spec-output.txt",
+            max(1.0, deadline - time.monotonic()),
+        )
+        events = sandbox.events()
+    found = read_results(work / "results.jsonl")
+    files["results.jsonl"] = _capped(work / "results.jsonl", 16 * OUTPUT_CAP)
+    startup = found["startup_error"]
+    if startup is not None:
+        _error(record, settings, f"does not start: {startup['reason']}")
+        return
+    record.tests = settings.tests(found["tests"])
+    ended_early = ""
+    if not outcome.timed_out and not found["ended"]:
+        ended_early = f"the spec run ended before its last test (exit status {outcome.status})"
+        if outcome.status == 4 or not found["tests"]:
+            last = _last_line(work / "spec-output.txt")
+            _error(record, settings, f"the spec could not run it: {last}")
+            return
+    record.verdict, record.reason = judge(record.tests, outcome.timed_out, settings.timeout, ended_early)
+    record.reason += _cap_notes(events, settings.limits)
+
+
+def _server_argv(
+    sub: Submission, program: Path, work: Path, settings: Settings, record: Record, files: dict[str, bytes]
+) -> list[str] | None:
+    """How to start the program (with {port}), building it first; None after a build failure verdict."""
+    if sub.kind == "python":
+        return [sys.executable, str(program), "{port}"]
+    if sub.kind == "run":
+        return [str(program), "{port}"]
+    assert sub.program is not None
+    try:
+        built = build.build(sub.program, settings.waits.build)
+    except build.BuildError as error:
+        output = error.output.replace(f"{sub.path.parent}/", "")
+        files["build.txt"] = output.encode()
+        first = next((line for line in output.splitlines() if "error" in line), output.strip()[:200])
+        _error(record, settings, f"does not compile: {first.strip()}")
+        return None
+    files["build.txt"] = (built.compiler_output.replace(f"{sub.path.parent}/", "") or "compiled without messages\n").encode()
+    binary = work / "bin" / program.stem
+    binary.parent.mkdir()
+    shutil.copy2(built.binary, binary)  # readable by the job's own uid, where there is one
+    return [str(binary), "{port}"]
+
+
+def _spec_argv(sub: Submission, program: Path, work: Path, settings: Settings, placement: address.Placement) -> list[str]:
+    impl = f"cmd:exec {shlex.quote(str(program))} {{port}}" if sub.kind == "run" else str(program)
+    return [
+        sys.executable, "-m", "pytest", str(settings.project / "spec" / "server"), "-q", "-p", "no:cacheprovider",
+        "--impl", impl, "--model", settings.model, "--reply", settings.reply,
+        "--sockspec-results", str(work / "results.jsonl"), "--server-log", str(work / "server.txt"),
+        *placement.address_option, *settings.spec_options,
+    ]  # fmt: skip
+
+
+def _spec_env(work: Path, own_uid: bool) -> dict[str, str]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))
+    if own_uid:
+        # The job's uid cannot read root's build cache: the spec builds its own copy in scratch.
+        env.update(HOME=str(work), XDG_CACHE_HOME=str(work / "cache"))
+    return env
+
+
+def _error(record: Record, settings: Settings, reason: str) -> None:
+    record.verdict, record.reason, record.problem = "error", reason, reason
+    record.tests = settings.tests({})
+
+
+def _cap_notes(events: dict[str, int], limits: Limits) -> str:
+    notes = ""
+    if events.get("process_cap_hits"):
+        notes += f" (it hit the cap of {limits.max_processes} processes: a fork bomb?)"
+    if events.get("oom_kills"):
+        notes += f" (the memory cap of {limits.memory_bytes >> 20} MiB killed a process)"
+    return notes
+
+
+def _capped(path: Path, cap: int = OUTPUT_CAP) -> bytes:
+    """The file's first `cap` bytes, with a note if there was more."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(cap + 1)
+    except OSError:
+        return b""
+    if len(data) > cap:
+        return data[:cap] + f"\n[sockspec grade: cut at {cap >> 20} MiB]\n".encode()
+    return data
+
+
+def _last_line(path: Path) -> str:
+    lines = [line.strip() for line in _capped(path).decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "it printed nothing"

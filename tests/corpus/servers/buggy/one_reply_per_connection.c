@@ -1,0 +1,44 @@
+/* Closes the connection after answering one message, so a client can never send a second one (and the next client is served at once).
+ *
+ * sockspec: model=iterative reply=echo caught-by=test_many_messages_on_one_connection,test_serves_client_after_client,test_second_client_waits_until_first_leaves
+ */
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    signal(SIGPIPE, SIG_IGN);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1");
+    addr.sin_port = htons(atoi(argv[argc - 1]));
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(lfd, 128) < 0) {
+        perror("bind/listen");
+        return 1;
+    }
+    for (;;) {
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0) {
+            perror("accept");
+            continue;
+        }
+        char buf[65536];
+        ssize_t n = recv(cfd, buf, sizeof buf, 0);
+        ssize_t sent = 0;
+        while (n > 0 && sent < n) {
+            ssize_t k = send(cfd, buf + sent, n - sent, 0);
+            if (k < 0)
+                break;
+            sent += k;
+        }
+        close(cfd); /* BUG: one message per connection; recv() again until it returns 0 */
+    }
+}

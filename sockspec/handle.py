@@ -112,6 +112,22 @@ class ServerHandle:
             wait_for(holds, seconds)
         return last[0]
 
+    def warm_up(self) -> proc.TreeState:
+        """Serve one client, wait for the server to settle, and make that state the baseline.
+
+        A correct server may open a file or start a helper thread on its
+        first client and keep it; "back to where it was" then means back to
+        the state after a first client, not the state at start.
+        """
+        with self.connect("warm-up client") as client:
+            self.chat(client, b"warming up")
+        start = self.baseline
+        self.baseline = self.wait_state(
+            lambda s: not s.children and not s.zombies and s.threads <= start.threads,
+            seconds=self.timeouts.settle,
+        )
+        return self.baseline
+
     def expect_running(self, after: str) -> None:
         """The server is still alive and still listening."""
         ended = self.process.exit_description()

@@ -17,6 +17,7 @@ import errno
 import selectors
 import socket
 import struct
+import time
 
 from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
 from sockspec.timeouts import Deadline
@@ -149,6 +150,11 @@ class Peer:
                         f"sending failed: {error.strerror}",
                     ) from None
         self.transcript.add(self.name, f"sent {preview(data)}")
+
+    def stay_silent(self, seconds: float) -> None:
+        """Send nothing for `seconds`: a window, not a deadline."""
+        self.transcript.add(self.name, f"stays silent for {seconds:g} s")
+        time.sleep(seconds)
 
     def expect_eof(self, seconds: float | None = None, after: str = "") -> None:
         """The client closes (or half-closes) its end: the server reads end of file, and nothing else."""

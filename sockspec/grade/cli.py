@@ -22,12 +22,13 @@ from pathlib import Path
 
 import sockspec
 from sockspec import timeouts
-from sockspec.grade import reports, report_html, sandbox
+from sockspec.grade import reports, sandbox
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
 from sockspec.grade.progress import Progress, clock
 from sockspec.grade.record import Record
-from sockspec.grade.run import Settings, folder_name, grade, save
+from sockspec.grade.reports import folder_name
+from sockspec.grade.run import Settings, grade, save
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
 from sockspec.targets import MODELS, REPLIES
 
@@ -178,8 +179,7 @@ def _grade_all(
     progress.close()
     finished = [records[s.name] for s in submissions if s.name in records]
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
-    reports.write_summaries(args.out, finished, settings.model, settings.reply, extra)
-    reports.write_atomic(args.out / "report.html", report_html.render(finished, settings.model, settings.reply))
+    reports.write_class_reports(args.out, finished, settings.model, settings.reply, extra)
     print(
         f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
         f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ (summary.json, summary.csv, report.html, "

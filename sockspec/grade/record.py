@@ -17,6 +17,7 @@ from sockspec.grade.scoring import NOT_RUN, PASSED, TestResult
 
 VERDICTS = ("pass", "fail", "error")
 RECORD_FILE = "grade.json"
+BUILD_OUTPUT_LIMIT = 8000
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Record:
     seconds: float = 0.0
     note: str = ""  # how it was run: where it listens, fallbacks
     problem: str = ""  # why it could not be run at all, if so
+    build_output: str = ""  # what the compiler said, cut to BUILD_OUTPUT_LIMIT characters
 
     @property
     def score(self) -> float:
@@ -44,7 +46,8 @@ class Record:
 
     @property
     def failed(self) -> list[str]:
-        return [t.nodeid for t in self.tests if t.outcome != PASSED]
+        """Tests that ran and did not pass (tests that never ran are not listed: see `reason`)."""
+        return [t.nodeid for t in self.tests if t.outcome not in (PASSED, NOT_RUN)]
 
     def families(self) -> dict[str, dict[str, float]]:
         """Per family: points, max_points, passed and total tests, in the spec's order."""

@@ -40,6 +40,11 @@ li.passed { color: #17691b; } li.failed, li.error { color: #a31212; } li.not-run
 """
 
 
+def points(value: float) -> str:
+    """2, 1.5, 0.67: as a person writes points."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
@@ -71,7 +76,10 @@ def _cell_class(record: Record, row: dict[str, float] | None) -> str:
     return "partial" if row["passed"] else "none"
 
 
-def render(records: list[Record], model: str, reply: str, title: str = "sockspec grades") -> str:
+def render(
+    records: list[Record], model: str, reply: str, files: dict[str, list[str]] | None = None, title: str = "sockspec grades"
+) -> str:
+    """The page; `files` maps a student to their report files, as links relative to the page."""
     families = families_of(records)
     anchors = _anchors(records)
     counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "error")}
@@ -97,7 +105,7 @@ def render(records: list[Record], model: str, reply: str, title: str = "sockspec
         out.append(
             f'<tr id="row-{anchor}"><td class="name"><a href="#{anchor}">{e(record.name)}</a></td>'
             f'<td class="v-{record.verdict}">{record.verdict}</td>'
-            f"<td>{record.score:g} / {record.max_score:g}</td>"
+            f'<td class="score">{points(record.score)} / {points(record.max_score)}</td>'
         )
         for family in families:
             row = rows.get(family)
@@ -105,38 +113,42 @@ def render(records: list[Record], model: str, reply: str, title: str = "sockspec
             if row is None:
                 out.append(f'<td class="na">&ndash;</td>')
                 continue
-            label = "error" if css == "error" else f"{row['points']:.3g}/{row['max_points']:.3g}"
+            label = "error" if css == "error" else f"{points(row['points'])}/{points(row['max_points'])}"
             tip = f"{int(row['passed'])} of {int(row['total'])} tests passed"
             out.append(f'<td class="{css}" title="{tip}"><a href="#{anchor}-{_slug(family)}">{label}</a></td>')
         out.append(f'<td class="reason">{e(record.reason)}</td></tr>')
     out.append("</tbody></table>")
     for record in records:
-        out.extend(_student_section(record, anchors[record.name]))
+        out.extend(_student_section(record, anchors[record.name], (files or {}).get(record.name, [])))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
 
-def _student_section(record: Record, anchor: str) -> list[str]:
+def _student_section(record: Record, anchor: str, files: list[str]) -> list[str]:
     e = html.escape
     out = [
         f'<section class="student" id="{anchor}">',
         f'<h2>{e(record.name)} &mdash; <span class="v-{record.verdict}">{record.verdict}</span>, '
-        f"{record.score:g} / {record.max_score:g}</h2>",
-        f"<p>{e(record.reason)}</p>",
+        f"{points(record.score)} / {points(record.max_score)}</h2>",
+        f'<p class="reason">{e(record.reason)}</p>',
     ]
     if record.note:
-        out.append(f"<p class=\"meta\">{e(record.note)}</p>")
+        out.append(f'<p class="meta">{e(record.note)}</p>')
+    if files:
+        links = ", ".join(f'<a href="{e(path, quote=True)}">{e(path.rsplit("/", 1)[-1])}</a>' for path in files)
+        out.append(f'<p class="meta">files: {links}</p>')
+    if record.build_output and record.verdict == "error":
+        out.append(f"<pre class=\"build\">{e(record.build_output)}</pre>")
     for family, row in record.families().items():
         out.append(
             f'<div class="family" id="{anchor}-{_slug(family)}"><h3>{e(family)}: '
-            f"{row['points']:.3g} / {row['max_points']:.3g} ({int(row['passed'])} of {int(row['total'])} passed)</h3><ul>"
+            f"{points(row['points'])} / {points(row['max_points'])} "
+            f"({int(row['passed'])} of {int(row['total'])} passed)</h3><ul>"
         )
         for test in (t for t in record.tests if t.family == family):
             css = "not-run" if test.outcome == NOT_RUN else test.outcome
             line = f'<li class="{css}">{e(test.name)}: {e(test.outcome)}'
-            if test.outcome == NOT_RUN:
-                line += f" ({e(record.reason)})"
-            elif test.outcome != PASSED:
+            if test.outcome != PASSED and test.outcome != NOT_RUN:
                 details = test.details or test.summary
                 if len(details) > DETAILS_LIMIT:
                     details = details[:DETAILS_LIMIT] + "\n[... cut; the whole message is in junit.xml]"

@@ -11,10 +11,12 @@ import csv
 import io
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from sockspec.grade import report_html
 from sockspec.grade.record import RECORD_FILE, Record
 from sockspec.grade.scoring import NOT_RUN, PASSED
 
@@ -43,9 +45,23 @@ def summary_csv(records: list[Record]) -> str:
     return buffer.getvalue()
 
 
-def write_summaries(out: Path, records: list[Record], model: str, reply: str, extra: dict[str, Any]) -> None:
+SUBMISSION_FILES = ("results.json", "junit.xml", "build.txt", "server.txt", "spec-output.txt", "grader-error.txt")
+
+
+def write_class_reports(out: Path, records: list[Record], model: str, reply: str, extra: dict[str, Any]) -> None:
+    """summary.json, summary.csv and report.html for `records`, whose folders are in `out`."""
     write_atomic(out / "summary.json", json.dumps(summary(records, model, reply, extra), indent=1))
     write_atomic(out / "summary.csv", summary_csv(records))
+    files = {
+        r.name: [f"{folder_name(r.name)}/{f}" for f in SUBMISSION_FILES if (out / folder_name(r.name) / f).exists()]
+        for r in records
+    }
+    write_atomic(out / "report.html", report_html.render(records, model, reply, files))
+
+
+def folder_name(name: str) -> str:
+    """The folder of a submission's reports: its name, made safe for any file system."""
+    return re.sub(r"[^\w.-]+", "_", name) or "_"
 
 
 def _clip(text: str) -> str:

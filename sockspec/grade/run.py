@@ -11,7 +11,6 @@ the submission's network namespace and its hard-coded address.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -21,9 +20,10 @@ from pathlib import Path
 
 from sockspec import build
 from sockspec.grade import address, reports
+from sockspec.grade.reports import folder_name
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission
-from sockspec.grade.record import Record, judge
+from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
 from sockspec.grade.sandbox import Active, Cancelled, Isolation, Sandbox
 from sockspec.grade.scoring import TestResult, read_results, score
 from sockspec.timeouts import Timeouts
@@ -55,10 +55,6 @@ class Settings:
         return score(list(self.applicable), results, self.weights, self.label)
 
 
-def folder_name(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name) or "_"
-
-
 def grade(
     sub: Submission, settings: Settings, isolation: Isolation, slot: int, out: Path, scratch: Path, active: Active
 ) -> Record:
@@ -75,7 +71,8 @@ def grade(
     finally:
         record.seconds = time.monotonic() - started
         for name in ("server.txt", "spec-output.txt"):
-            files.setdefault(name, _capped(work / name))
+            if (work / name).exists():
+                files.setdefault(name, _capped(work / name))
         shutil.rmtree(work, ignore_errors=True)
     if active.cancelled:
         raise Cancelled()  # whatever it got (a compiler killed by Ctrl-C) is no verdict
@@ -172,6 +169,7 @@ def _server_argv(
     except build.BuildError as error:
         output = error.output.replace(f"{sub.path.parent}/", "")
         files["build.txt"] = output.encode()
+        record.build_output = output[:BUILD_OUTPUT_LIMIT]
         first = next((line for line in output.splitlines() if "error" in line), output.strip()[:200])
         _error(record, settings, f"does not compile: {first.strip()}")
         return None

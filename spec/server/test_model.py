@@ -76,8 +76,10 @@ def test_forking_parent_closes_accepted_socket(server):
     "for each accepted connection and serve it in that thread"
 )
 def test_threaded_serves_each_client_in_a_thread(server):
-    """Connect four clients and chat on each; the server must hold every connection itself, have no
-    child processes, and run at least four more threads than when idle."""
+    """After a first client came and went, connect four clients and chat on each; the server must
+    hold every connection itself, have no child processes, and run at least four more threads than
+    when idle."""
+    server.warm_up()
     clients = connect_and_chat(server)
     for client in clients:
         held_by, _ = server.holders(client)
@@ -102,7 +104,9 @@ def test_threaded_serves_each_client_in_a_thread(server):
     "returns 0, and detach the thread (or join it) so its resources are freed"
 )
 def test_threads_end_with_their_clients(server):
-    """Connect four clients, chat, close them all: the thread count must go back to what it was."""
+    """After a first client came and went, connect four clients, chat, close them all: the thread
+    count must go back to what it was before they came."""
+    server.warm_up()
     for client in connect_and_chat(server):
         client.close()
     settled = server.wait_state(lambda s: s.threads <= server.baseline.threads)
@@ -116,8 +120,9 @@ def test_threads_end_with_their_clients(server):
 @pytest.mark.models("iterative")
 @pytest.mark.likely_bug("a single-process server serves clients itself: it must not fork or start threads")
 def test_iterative_serves_in_its_own_process(server):
-    """Connect a client and chat; the server process itself must hold the connection, with no
-    child processes and no extra threads."""
+    """After a first client came and went, connect a client and chat; the server process itself
+    must hold the connection, with no child processes and no extra threads."""
+    server.warm_up()
     (client,) = connect_and_chat(server, 1)
     held_by, _ = server.holders(client)
     now = server.state()

@@ -9,6 +9,7 @@ and renders failures in the layout of `sockspec.report`.
 from __future__ import annotations
 
 import inspect
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ class Settings:
     host: str
     fixed_port: int | None  # the server's own port, when it cannot be told one
     impl_given: bool
+    extra_options: str  # the options besides --impl that a reproduce command needs
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -73,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "likely_bug(text): the usual cause when this test fails")
     config.addinivalue_line("markers", "models(*names): the test applies only to these server models")
     config.addinivalue_line("markers", "replies(*names): the test applies only to these reply modes")
+    config.addinivalue_line(
+        "markers", "blocks_port: the test may leave the server's port unusable for a minute (run last on a fixed port)"
+    )
     config.stash[SETTINGS] = _settings(config)
 
 
@@ -96,7 +101,20 @@ def _settings(config: pytest.Config) -> Settings:
         host, fixed_port = _address(config)
     except (ImplError, ValueError) as error:
         raise pytest.UsageError(f"sockspec: {error}") from None
-    return Settings(chosen, waits, host, fixed_port, bool(impl))
+    return Settings(chosen, waits, host, fixed_port, bool(impl), _extra_options(config))
+
+
+def _extra_options(config: pytest.Config) -> str:
+    """The options that change how a test runs, as the user gave them, for a reproduce command."""
+    options = []
+    if config.getoption("address"):
+        options.append(f"--address {shlex.quote(config.getoption('address'))}")
+    elif config.getoption("host") != "127.0.0.1":
+        options.append(f"--host {shlex.quote(config.getoption('host'))}")
+    options += [f"--sockspec-timeout {shlex.quote(item)}" for item in config.getoption("sockspec_timeout")]
+    if config.getoption("sockspec_time_scale") != 1.0:
+        options.append(f"--sockspec-time-scale {config.getoption('sockspec_time_scale'):g}")
+    return "".join(f" {option}" for option in options)
 
 
 def _address(config: pytest.Config) -> tuple[str, int | None]:
@@ -158,7 +176,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped = [item for item in items if not _applies(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    if config.stash[SETTINGS].fixed_port:
+        # On a fixed port, a server without SO_REUSEADDR cannot start again while the port is in
+        # TIME_WAIT: a test that may leave it so runs last, or it would fail every test after it.
+        keep.sort(key=lambda item: item.get_closest_marker("blocks_port") is not None)
+    items[:] = keep
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -271,7 +293,8 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
     test_function = getattr(item, "function", None)
     did = inspect.getdoc(test_function) if test_function else ""
     target = item.callspec.params["target"]  # type: ignore[attr-defined]
-    reproduce = f"pytest {target.command_line_options()} '{item.nodeid}'"
+    extra = item.config.stash[SETTINGS].extra_options
+    reproduce = f"pytest {target.command_line_options()}{extra} '{item.nodeid}'"
     if behaviour is not None:
         seed = behaviour.kwargs.get("seed")
         behaviour_text = behaviour.args[0] + (f" (seed {seed})" if seed else "")

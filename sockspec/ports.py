@@ -20,7 +20,8 @@ import socket
 LOWEST = 10000
 
 
-def _ephemeral_start() -> int:
+def ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (what outgoing connect() calls use)."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             return int(f.read().split()[0])
@@ -52,7 +53,7 @@ def is_free(port: int) -> bool:
 
 def pick_port(avoid: set[int] | None = None) -> int:
     """A port nobody on this machine is bound to, from this worker's slice."""
-    candidates = list(_worker_slice(LOWEST, _ephemeral_start()))
+    candidates = list(_worker_slice(LOWEST, ephemeral_start()))
     random.shuffle(candidates)
     for port in candidates:
         if (avoid is None or port not in avoid) and is_free(port):

@@ -41,17 +41,20 @@ class Where:
 class ClientHandle:
     """The client under test, seen from one test."""
 
-    def __init__(self, target: Target, where: Where, patience: Patience, transcript: Transcript, test: str) -> None:
+    def __init__(self, target: Target, where: Where, patience: Patience, transcript: Transcript) -> None:
         self.target = target
         self.where = where
         self.patience = patience
-        self.timeouts: Timeouts = patience.current()
         self.transcript = transcript
-        self.test = test
         self.program: ClientProgram | None = None
         self.listener: socket.socket | None = None
         self.address: tuple[str, int] = (where.host, 0)
         self.peers: list[Peer] = []
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The waits this client gets now: shorter once it has missed one (see `timeouts.Patience`)."""
+        return self.patience.current()
 
     # -- starting -----------------------------------------------------------
 
@@ -93,7 +96,7 @@ class ClientHandle:
                 "and PORT in its environment); a hard-coded address needs --client-address HOST:PORT",
             )
         sock, origin = listener.accept()
-        peer = Peer(sock, self.transcript, self.timeouts.reply)
+        peer = Peer(sock, self.transcript, lambda: self.timeouts.reply)
         self.peers.append(peer)
         self.transcript.add("server", f"accepted the client's connection from port {origin[1]}")
         return peer
@@ -105,19 +108,19 @@ class ClientHandle:
 
     # -- the user -----------------------------------------------------------
 
-    @property
-    def client(self) -> ClientProgram:
+    def _started(self) -> ClientProgram:
         assert self.program is not None, "start() the client first"
         return self.program
 
     def type_line(self, line: bytes) -> int:
         """Type `line` and Enter; returns the stdout mark a reply to it must appear after."""
-        mark = self.client.stdout.mark()
-        self.client.type_line(line)
+        program = self._started()
+        mark = program.stdout.mark()
+        program.type_line(line)
         return mark
 
     def end_input(self) -> None:
-        self.client.end_input()
+        self._started().end_input()
 
     def chat(self, peer: Peer, line: bytes, reply: bytes) -> None:
         """The user types `line`, the server receives it and answers `reply`, which the client shows."""
@@ -128,41 +131,44 @@ class ClientHandle:
 
     def wait_waiting(self) -> bool:
         """Wait until the client has read its input and blocks again (True), or has exited (False)."""
-        return self.client.wait_waiting(self.timeouts.reply)
+        return self._started().wait_waiting(self.timeouts.reply)
 
     # -- expectations -------------------------------------------------------
 
     def expect_shown(self, reply: bytes, mark: int, what: str = "") -> None:
         """The bytes of `reply` appear in order on the client's stdout after `mark` (see `streams`)."""
-        stdout = self.client.stdout
+        program = self._started()
+        stdout = program.stdout
         seconds = self.timeouts.reply
         shown = stdout.wait_shown(reply, mark, seconds)
         printed = stdout.since(mark)
         self.transcript.add("client", f"stdout since the line was typed: {preview(printed[-48:], 48)}")
         if shown == len(reply):
+            self.patience.note_answered()
             return
         expected = f"the client to show {what or f'the server reply {preview(reply)}'} on its stdout"
         if shown:
             happened = f"its stdout shows only the first {shown} of its {len(reply)} bytes (in order)"
         else:
             happened = "its stdout does not show it"
-        ended = self.client.exit_description()
+        ended = program.exit_description()
         happened += f"; {ended}" if ended else f" after {seconds:g} s"
         raise SpecFailure(expected, happened, missed_deadline="" if ended else "reply")
 
     def expect_exit(self, after: str, status: str = "any", seconds: float | None = None) -> int:
-        """The client exits by itself within the deadline: with status 0 (`status="zero"`), non-zero
-        (`"nonzero"`), or any status (`"any"`), but never killed by a signal."""
+        """The client exits by itself within the deadline, never killed by a signal, and with status 0
+        (`status="zero"`), a non-zero status (`"nonzero"`), or any status (`"any"`)."""
         seconds = seconds or self.timeouts.reply
         wanted = {"zero": " with status 0", "nonzero": " with a non-zero status", "any": ""}[status]
         expected = f"the client to exit{wanted} {after}, within {seconds:g} s"
-        code = self.client.wait_exit(seconds)
+        program = self._started()
+        code = program.wait_exit(seconds)
         if code is None:
-            share = self.client.cpu_share()
-            busy = share > 0.5
+            share = program.cpu_share()
+            busy = share > 0.5  # over half a core on average since it started: it spins
             happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
             raise SpecFailure(expected, happened, SPIN_HINT if busy else "", missed_deadline="reply")
-        ended = self.client.exit_description()
+        ended = program.exit_description()
         self.transcript.add("client", ended)
         killed = "killed" in ended
         if killed or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
@@ -170,25 +176,32 @@ class ClientHandle:
         return code
 
     def output_marks(self) -> tuple[int, int]:
-        return self.client.stdout.mark(), self.client.stderr.mark()
+        """Where the client's stdout and stderr are now, for `expect_message`."""
+        return self._started().stdout.mark(), self._started().stderr.mark()
 
-    def expect_message(self, marks: tuple[int, int], what: str, stderr_only: bool = False) -> None:
-        """The client printed some text after `marks` (on stderr, or on either stream)."""
-        streams = [self.client.stderr] if stderr_only else [self.client.stdout, self.client.stderr]
-        mark_of = {self.client.stdout: marks[0], self.client.stderr: marks[1]}
-        for stream in streams:
-            # Once the client has exited, each stream ends as soon as what it wrote has been read.
-            if stream.wait(lambda s=stream: bool(s.since(mark_of[s]).strip()), self.timeouts.reply):
-                return
+    def expect_message(
+        self, what: str, since: tuple[int, int] = (0, 0), stderr_only: bool = False, hint: str = ""
+    ) -> None:
+        """The client printed some text after the marks `since` (on stderr, or on either stream);
+        by default since it started."""
+        stdout, stderr = self._started().stdout, self._started().stderr
+        streams = [(stderr, since[1])] if stderr_only else [(stdout, since[0]), (stderr, since[1])]
+
+        def said() -> bool:
+            return any(stream.since(mark).strip() for stream, mark in streams)
+
+        # Once the client has exited, its streams end as soon as what it wrote has been read.
+        if wait_for(lambda: said() or all(stream.ended for stream, _ in streams), self.timeouts.reply) and said():
+            return
         where = "stderr" if stderr_only else "stdout or stderr"
-        stdout = self.client.stdout.since(marks[0]).strip()
-        found = f" (it printed only {preview(stdout)} on stdout)" if stderr_only and stdout else ""
-        raise SpecFailure(f"the client to say {what} on {where}", f"it printed nothing there{found}")
+        printed = stdout.since(since[0]).strip()
+        found = f" (it printed only {preview(printed)} on stdout)" if stderr_only and printed else ""
+        raise SpecFailure(f"the client to say {what} on {where}", f"it printed nothing there{found}", hint)
 
     def expect_idle(self, when: str) -> None:
         """The client uses (almost) no CPU over the cpu_window."""
         window = self.timeouts.cpu_window
-        used = self.client.cpu_seconds(window)
+        used = self._started().cpu_seconds(window)
         self.transcript.add("client", f"used {used:.2f} s of CPU in {window:g} s {when}")
         if used > IDLE_CPU_LIMIT * window:
             raise SpecFailure(

@@ -18,6 +18,7 @@ import selectors
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
 from sockspec.timeouts import Deadline
@@ -60,13 +61,14 @@ class Peer:
 
     name = "server"
 
-    def __init__(self, sock: socket.socket, transcript: Transcript, reply_seconds: float) -> None:
+    def __init__(self, sock: socket.socket, transcript: Transcript, reply_deadline: Callable[[], float]) -> None:
+        """`reply_deadline()` is the reply deadline now (it shortens once the client has missed one)."""
         sock.setblocking(False)
         # Each send() its own segment, so pieces the spec sends apart arrive apart.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.transcript = transcript
-        self.reply_seconds = reply_seconds
+        self.reply_deadline = reply_deadline
         self.pending = bytearray()  # received and not yet expected by the test
         self.end = ""  # '', 'eof', 'reset' or an error, once the client's side ended
         self.newline_owed = False  # a line was taken without its newline; it may still come
@@ -107,7 +109,7 @@ class Peer:
 
     def expect_line(self, line: bytes, seconds: float | None = None) -> None:
         """The client sends `line`, with or without a newline after it."""
-        seconds = seconds or self.reply_seconds
+        seconds = seconds or self.reply_deadline()
         expected = f"the server to receive the typed line {preview(line)} (with or without its newline)"
 
         def enough() -> bool:
@@ -130,14 +132,15 @@ class Peer:
     def send(self, data: bytes) -> None:
         """Send all of `data` (one send() for anything a socket buffer holds)."""
         view = memoryview(data)
-        deadline = Deadline(self.reply_seconds)
+        seconds = self.reply_deadline()
+        deadline = Deadline(seconds)
         with selectors.DefaultSelector() as selector:
             selector.register(self.sock, selectors.EVENT_WRITE)
             while view:
                 if not selector.select(deadline.remaining()):
                     raise SpecFailure(
                         f"the client to read the server's {len(data)}-byte reply",
-                        f"it read only {len(data) - len(view)} bytes in {self.reply_seconds:g} s",
+                        f"it read only {len(data) - len(view)} bytes in {seconds:g} s",
                         missed_deadline="reply",
                     )
                 try:
@@ -158,7 +161,7 @@ class Peer:
 
     def expect_eof(self, seconds: float | None = None, after: str = "") -> None:
         """The client closes (or half-closes) its end: the server reads end of file, and nothing else."""
-        seconds = seconds or self.reply_seconds
+        seconds = seconds or self.reply_deadline()
         self._receive(Deadline(seconds), lambda: False)
         expected = f"the server to read end of file on the connection {after}".strip()
         extra = bytes(self.pending)
@@ -166,7 +169,8 @@ class Peer:
             raise SpecFailure(expected, f"it received {preview(extra)} the user never typed")
         if not self.end:
             raise SpecFailure(
-                expected, f"the connection stayed open for {seconds:g} s: the client never closed it",
+                expected,
+                f"the connection stayed open for {seconds:g} s: the client never closed it",
                 missed_deadline="reply",
             )
 

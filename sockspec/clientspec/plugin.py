@@ -103,8 +103,8 @@ def _settings(config: pytest.Config) -> ClientSettings:
         target = targets.parse_client(spec, cwd, waits.build)
         where = _where(config)
     except (ImplError, ValueError) as error:
-        message = str(error).replace("--impl ", "--client ", 1)
-        raise pytest.UsageError(f"sockspec: {message}") from None
+        message = str(error)
+        raise pytest.UsageError(f"sockspec: {message if message.startswith('--') else f'--client {message}'}") from None
     config.stash[PATIENCE] = Patience(waits)
     return ClientSettings(target, where, waits, _binary_claim(config, spec, cwd), bool(config.getoption("client")))
 
@@ -156,7 +156,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     results = config.stash.get(server_plugin.RESULTS, None)
     if results is not None:
         results.write("client", impl=chosen.target.impl, binary=bool(chosen.binary_claim))
-    handle = ClientHandle(chosen.target, chosen.where, Patience(chosen.timeouts), Transcript(), "startup")
+    handle = ClientHandle(chosen.target, chosen.where, Patience(chosen.timeouts), Transcript())
     try:
         handle.connect()
     except (ListenError, ClientStartError, SpecFailure) as error:
@@ -207,7 +207,7 @@ def client(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Itera
     if request.node.get_closest_marker("binary_safe") and not chosen.binary_claim:
         pytest.skip("the client does not claim to be binary-safe (claim it with --client-binary)")
     patience = pytestconfig.stash[PATIENCE]
-    handle = ClientHandle(chosen.target, chosen.where, patience, Transcript(), request.node.nodeid)
+    handle = ClientHandle(chosen.target, chosen.where, patience, Transcript())
     request.node.stash[HANDLE] = handle
     try:
         yield handle

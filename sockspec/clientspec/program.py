@@ -53,9 +53,7 @@ class ClientTree(ProcessTree):
     tail; everything else (members, stop, reaping) is inherited unchanged.
     """
 
-    def __init__(
-        self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, terminal: int, master: int
-    ) -> None:
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, terminal: int, master: int) -> None:
         """Start `argv` with `terminal` as its stdout; `master`, the terminal's other end, is read from then on."""
         self.popen = subprocess.Popen(
             argv, cwd=cwd, env=env, stdin=stdin, stdout=terminal, stderr=subprocess.PIPE, start_new_session=True
@@ -69,24 +67,26 @@ class ClientTree(ProcessTree):
 
 
 _RUNNING: list[ClientProgram] = []
+_armed = False
 
 
 def _arm() -> None:
     """Before the first client starts: make sure no client can outlive this process."""
-    if _RUNNING:
+    global _armed
+    if _armed:
         return
+    _armed = True
     become_subreaper()
+    atexit.register(stop_all)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         # Terminated like Ctrl-C, so fixtures run their teardown and stop every client.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def stop_all() -> None:
+    """Stop every client still running (at exit: a test that never reached its teardown)."""
     for program in list(_RUNNING):
         program.stop(grace=0.5)
-
-
-atexit.register(stop_all)
 
 
 class ClientProgram:

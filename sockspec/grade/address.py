@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The one reader of the kernel's ephemeral range (private there; see the closing note to the lead).
-from sockspec.ports import _ephemeral_start as ephemeral_start
+from sockspec.ports import ephemeral_start
 
 IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 PORT_PATTERNS = [
     re.compile(r"htons\s*\(\s*(\d{1,5})\s*\)"),
     re.compile(r"#\s*define\s+\w*PORT\w*\s+(\d{1,5})\b", re.IGNORECASE),
-    re.compile(r"\bport\w*\s*=\s*(\d{1,5})\b", re.IGNORECASE),
+    re.compile(r"(?:\b|_)port\w*\s*=\s*(\d{1,5})\b", re.IGNORECASE),  # port = N, addr.sin_port = N
     re.compile(r"\(\s*[\"'][\w.:]*[\"']\s*,\s*(\d{1,5})\s*\)"),  # Python's bind(("host", port))
 ]
 NUMBER = re.compile(r"(?<![\w.])(\d{1,5})(?![\w.])")
@@ -44,11 +44,22 @@ class Hints:
     numbers: frozenset[int] = frozenset()  # every integer literal that could be a port
 
 
-def scan(texts: list[str]) -> Hints:
+C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+HASH_COMMENT = re.compile(r"#(?!\s*define)[^\n]*")
+
+
+def without_comments(text: str, suffix: str) -> str:
+    """The code alone: a port in a comment (`// was 8080`) is not one the program uses."""
+    return C_COMMENT.sub(" ", text) if suffix in (".c", ".cpp", ".cc", ".h", ".hpp") else HASH_COMMENT.sub("", text)
+
+
+def scan(sources: list[tuple[str, str]]) -> Hints:
+    """Read (suffix, text) pairs: C and C++ sources, Python sources, run scripts."""
     addresses: list[str] = []
     ports: list[int] = []
     numbers: set[int] = set()
-    for text in texts:
+    for suffix, raw in sources:
+        text = without_comments(raw, suffix)
         for match in IPV4.finditer(text):
             try:
                 address = str(ipaddress.IPv4Address(match.group(1)))

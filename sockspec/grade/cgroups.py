@@ -17,6 +17,7 @@ its submissions; they are removed when the job ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -211,15 +212,11 @@ class JobCgroup:
             if not pids:
                 return True
             if self.version == 2 and kill_file.exists():
-                try:
+                with contextlib.suppress(OSError):
                     _write(kill_file, "1")
-                except OSError:
-                    pass
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             if time.monotonic() > end:
                 return False
             time.sleep(0.02)

@@ -25,6 +25,7 @@ from sockspec import timeouts
 from sockspec.grade import reports, sandbox
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
+from sockspec.grade.isolation import Isolation, detect
 from sockspec.grade.progress import Progress, clock
 from sockspec.grade.record import Record
 from sockspec.grade.reports import folder_name
@@ -99,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # terminated like Ctrl-C: kill and keep reports
-    isolation = sandbox.detect(not args.no_namespaces, not args.no_cgroups)
+    isolation = detect(not args.no_namespaces, not args.no_cgroups)
+    if isolation.process_cap == "nproc" and args.jobs > 1:
+        # One budget of processes for all jobs: a fork bomb would starve the submissions beside it.
+        isolation.notes.append(f"with RLIMIT_NPROC shared, submissions are graded one at a time, not {args.jobs}")
+        args.jobs = 1
     try:
         settings = Settings(
             project=PROJECT,
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade_all(
-    submissions: list[Submission], settings: Settings, isolation: sandbox.Isolation, args: argparse.Namespace,
+    submissions: list[Submission], settings: Settings, isolation: Isolation, args: argparse.Namespace,
     shard_of: tuple[int, int], err,
 ) -> int:  # fmt: skip
     progress = Progress(len(submissions), err)
@@ -129,7 +134,11 @@ def _grade_all(
     todo = []
     for sub in submissions:
         previous = Record.load(args.out / folder_name(sub.name))
-        if previous and not args.force and (previous.digest, previous.fingerprint) == (sub.digest, settings.fingerprint):
+        if (
+            previous
+            and not args.force
+            and (previous.digest, previous.fingerprint) == (sub.digest, settings.fingerprint)
+        ):
             records[sub.name] = _rescore(previous, settings, args.out)
             progress.finished(records[sub.name], reused=True)
         else:
@@ -151,28 +160,38 @@ def _grade_all(
 
     status = 0
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="grade")
+    futures = {pool.submit(work, sub): sub for sub in todo}
+
+    def collect(future: concurrent.futures.Future) -> None:
+        nonlocal failures
+        sub = futures[future]
+        try:
+            record = future.result()
+        except sandbox.Cancelled:
+            return
+        except Exception:  # a bug of ours must not cost the other students their grades
+            failures += 1
+            record = _internal_error(sub, settings, args.out, traceback.format_exc())
+        records[sub.name] = record
+        progress.finished(record)
+
     try:
-        futures = {pool.submit(work, sub): sub for sub in todo}
         pending = set(futures)
         while pending:
             done, pending = concurrent.futures.wait(pending, timeout=1.0)
             progress.tick()
             for future in done:
-                sub = futures[future]
-                try:
-                    record = future.result()
-                except sandbox.Cancelled:
-                    continue
-                except Exception:  # a bug of ours must not cost the other students their grades
-                    failures += 1
-                    record = _internal_error(sub, settings, args.out, traceback.format_exc())
-                records[sub.name] = record
-                progress.finished(record)
+                collect(future)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         progress.note("sockspec grade: interrupted: killing every submission still running")
         active.cancel_all()
         pool.shutdown(wait=True, cancel_futures=True)
         status = INTERRUPTED
+        # Reports finished just before the interrupt are kept, and counted.
+        for future in futures:
+            if future.done() and not future.cancelled() and futures[future].name not in records:
+                collect(future)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         sandbox.remove_tree(scratch)
@@ -182,8 +201,8 @@ def _grade_all(
     reports.write_class_reports(args.out, finished, settings.model, settings.reply, extra)
     print(
         f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
-        f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ (summary.json, summary.csv, report.html, "
-        "and a folder per submission)",
+        f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ "
+        "(summary.json, summary.csv, report.html, and a folder per submission)",
         file=err,
     )
     return status or (INTERNAL_ERROR if failures else 0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sockspec.grade.scoring import NOT_RUN, PASSED, TestResult
+from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
 VERDICTS = ("pass", "fail", "error")
 RECORD_FILE = "grade.json"
@@ -28,7 +28,7 @@ class Record:
     reply: str
     verdict: str  # pass: every applicable test passed; fail: some did not; error: could not be graded
     reason: str  # one line
-    tests: list[TestResult] = field(default_factory=list)
+    tests: list[ScoredTest] = field(default_factory=list)
     digest: str = ""
     fingerprint: str = ""  # of the spec and the options that decide results: a change grades again
     seconds: float = 0.0
@@ -75,7 +75,7 @@ class Record:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Record:
-        tests = [TestResult(**t) for t in data.get("tests", [])]
+        tests = [ScoredTest(**t) for t in data.get("tests", [])]
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known and k != "tests"}, tests=tests)
 
@@ -87,7 +87,7 @@ class Record:
             return None
 
 
-def judge(tests: list[TestResult], timed_out: bool, limit: float, ended_early: str = "") -> tuple[str, str]:
+def judge(tests: list[ScoredTest], timed_out: bool, limit: float, ended_early: str = "") -> tuple[str, str]:
     """The verdict and its one-line reason for a submission whose spec run got under way."""
     total = len(tests)
     finished = [t for t in tests if t.outcome != NOT_RUN]

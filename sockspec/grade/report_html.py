@@ -27,6 +27,7 @@ table.grades th { background: #f0f0f0; }
 table.grades td.name, table.grades td.reason { text-align: left; }
 table.grades td.reason { max-width: 38em; font-size: .9em; color: #333; }
 td a { color: inherit; text-decoration: none; display: block; }
+td.score { white-space: nowrap; }
 .full { background: #b9e8b9; } .partial { background: #ffe08a; } .none { background: #f4a3a3; }
 .error { background: #d5d5d5; color: #444; } .na { background: #fafafa; color: #999; }
 .v-pass { color: #17691b; font-weight: bold; } .v-fail { color: #a31212; font-weight: bold; }
@@ -77,7 +78,11 @@ def _cell_class(record: Record, row: dict[str, float] | None) -> str:
 
 
 def render(
-    records: list[Record], model: str, reply: str, files: dict[str, list[str]] | None = None, title: str = "sockspec grades"
+    records: list[Record],
+    model: str,
+    reply: str,
+    files: dict[str, list[str]] | None = None,
+    title: str = "sockspec grades",
 ) -> str:
     """The page; `files` maps a student to their report files, as links relative to the page."""
     families = families_of(records)
@@ -90,7 +95,7 @@ def render(
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="meta">model <b>{e(model)}</b>, reply <b>{e(reply)}</b>; {len(records)} submissions: '
-        f'{counts["pass"]} pass, {counts["fail"]} fail, {counts["error"]} error; '
+        f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} error; "
         f"generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
         '<p class="legend"><span class="full">all tests passed</span><span class="partial">some passed</span>'
         '<span class="none">none passed</span><span class="error">not graded</span>'
@@ -111,7 +116,7 @@ def render(
             row = rows.get(family)
             css = _cell_class(record, row)
             if row is None:
-                out.append(f'<td class="na">&ndash;</td>')
+                out.append('<td class="na">&ndash;</td>')
                 continue
             label = "error" if css == "error" else f"{points(row['points'])}/{points(row['max_points'])}"
             tip = f"{int(row['passed'])} of {int(row['total'])} tests passed"
@@ -138,7 +143,7 @@ def _student_section(record: Record, anchor: str, files: list[str]) -> list[str]
         links = ", ".join(f'<a href="{e(path, quote=True)}">{e(path.rsplit("/", 1)[-1])}</a>' for path in files)
         out.append(f'<p class="meta">files: {links}</p>')
     if record.build_output and record.verdict == "error":
-        out.append(f"<pre class=\"build\">{e(record.build_output)}</pre>")
+        out.append(f'<pre class="build">{e(record.build_output)}</pre>')
     for family, row in record.families().items():
         out.append(
             f'<div class="family" id="{anchor}-{_slug(family)}"><h3>{e(family)}: '

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from sockspec import build
 from sockspec.grade import address, reports
-from sockspec.grade.reports import folder_name
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission
+from sockspec.grade.isolation import Isolation
 from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
-from sockspec.grade.sandbox import Active, Cancelled, Isolation, Sandbox
-from sockspec.grade.scoring import TestResult, read_results, score
+from sockspec.grade.reports import folder_name
+from sockspec.grade.sandbox import Active, Cancelled, Sandbox
+from sockspec.grade.scoring import ScoredTest, read_results, score
 from sockspec.timeouts import Timeouts
 
 PROBE_PORT = 40000  # the port a program is told when probed; any port works in a fresh namespace
@@ -51,7 +52,7 @@ class Settings:
     def label(self) -> str:
         return f"{self.model}-{self.reply}"
 
-    def tests(self, results: dict[str, dict]) -> list[TestResult]:
+    def tests(self, results: dict[str, dict]) -> list[ScoredTest]:
         return score(list(self.applicable), results, self.weights, self.label)
 
 
@@ -62,7 +63,7 @@ def grade(
     started = time.monotonic()
     record = Record(sub.name, sub.kind, settings.model, settings.reply, "error", "", digest=sub.digest)
     record.fingerprint = settings.fingerprint
-    work = scratch / folder_name(sub.name)
+    work = scratch / f"{slot}-{folder_name(sub.name)}"  # the slot keeps two look-alike names apart
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     files: dict[str, bytes] = {}
@@ -113,13 +114,13 @@ def _grade_into(
     server_argv = _server_argv(sub, program, work, settings, record, files)
     if server_argv is None:
         return
-    hints = address.scan([p.read_text(errors="replace") for p in sub.sources])
+    hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
     job = f"job-{slot}-{folder_name(sub.name)}"
     with Sandbox(isolation, slot, work, settings.limits, job, active) as sandbox:
         deadline = time.monotonic() + settings.timeout
         placement = address.Placement()
         if isolation.namespaces:
-            env = dict(os.environ, PORT=str(PROBE_PORT), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+            env = dict(_environment(), PORT=str(PROBE_PORT), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
             argv = [part.replace("{port}", str(PROBE_PORT)) for part in server_argv]
             wait = min(settings.waits.start, settings.timeout)
             seen = sandbox.probe(argv, copy, env, wait)
@@ -173,14 +174,18 @@ def _server_argv(
         first = next((line for line in output.splitlines() if "error" in line), output.strip()[:200])
         _error(record, settings, f"does not compile: {first.strip()}")
         return None
-    files["build.txt"] = (built.compiler_output.replace(f"{sub.path.parent}/", "") or "compiled without messages\n").encode()
+    files["build.txt"] = (
+        built.compiler_output.replace(f"{sub.path.parent}/", "") or "compiled without messages\n"
+    ).encode()
     binary = work / "bin" / program.stem
     binary.parent.mkdir()
     shutil.copy2(built.binary, binary)  # readable by the job's own uid, where there is one
     return [str(binary), "{port}"]
 
 
-def _spec_argv(sub: Submission, program: Path, work: Path, settings: Settings, placement: address.Placement) -> list[str]:
+def _spec_argv(
+    sub: Submission, program: Path, work: Path, settings: Settings, placement: address.Placement
+) -> list[str]:
     impl = f"cmd:exec {shlex.quote(str(program))} {{port}}" if sub.kind == "run" else str(program)
     return [
         sys.executable, "-m", "pytest", str(settings.project / "spec" / "server"), "-q", "-p", "no:cacheprovider",
@@ -190,8 +195,19 @@ def _spec_argv(sub: Submission, program: Path, work: Path, settings: Settings, p
     ]  # fmt: skip
 
 
+# What a submission and the spec inside its sandbox see of the grader's environment.  Nothing
+# else: a CI token must not end up in a student's server output, and PYTEST_ADDOPTS=-n auto
+# must not reach the spec run.
+PASSED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHOME",
+                      "VIRTUAL_ENV", "XDG_CACHE_HOME")  # fmt: skip
+
+
+def _environment() -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSED_ENVIRONMENT if k in os.environ}
+
+
 def _spec_env(work: Path, own_uid: bool) -> dict[str, str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))
+    env = dict(_environment(), PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))
     if own_uid:
         # The job's uid cannot read root's build cache: the spec builds its own copy in scratch.
         env.update(HOME=str(work), XDG_CACHE_HOME=str(work / "cache"))

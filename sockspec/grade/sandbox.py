@@ -1,27 +1,16 @@
-"""Confine one submission: namespaces, limits, a wall clock, and a kill that leaves nothing behind.
+"""Confine one submission: a wall clock, limits, and a kill that leaves nothing behind.
 
-What is available is decided once per grading run (`detect`), best first:
-
-- namespaces: every probe and spec run starts as PID 1 of fresh PID,
-  mount and network namespaces (`unshare --pid --fork --kill-child
-  --mount-proc --net`, plus `--user --map-root-user` when not root).  The
-  submission can reach no network, binds its hard-coded address on the
-  namespace's own loopback, and dies with the namespace: killing its init
-  kills every descendant, even one that called setsid().  Without them
-  the spec tells each server its port (`PORT`, last argument), and a
-  program that hard-codes its address cannot be graded as written.
-- a cgroup per job caps tasks (`pids.max`), memory and CPU, and lists every
-  task for the final kill.  Without one, and as root, each job runs as a
-  uid of its own with RLIMIT_NPROC (which binds only non-root users), and
-  `kill(-1)` as that uid removes whatever is left; not as root,
-  RLIMIT_NPROC caps the user's processes as a whole.
-
-`Sandbox` is one job: it starts `sandbox_init` under what was detected,
-waits with a deadline and kills everything at the end, whatever happened.
+`Sandbox` is one job.  It starts `sandbox_init` under what `isolation`
+found on this machine (namespaces, a cgroup or another process cap),
+waits with a deadline, and kills everything at the end, whatever happened:
+the namespace's init (and with it every process of the namespace), every
+task of the job's cgroup, every process of the job's uid, or, without any
+of those, every descendant of the spec run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -31,98 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sockspec import proc
-from sockspec.grade.cgroups import CgroupRoot, CgroupUnavailable, JobCgroup, Limits
+from sockspec.grade.cgroups import JobCgroup, Limits
+from sockspec.grade.isolation import Isolation
 
 UID_BASE = 2_000_000_000  # far above any real account; each grader and slot gets its own
 FILES_LIMIT = 4096  # the spec's 200-client tests need more than 400 descriptors
 FILE_SIZE_LIMIT = 256 << 20  # no single file the submission writes may grow past this
 GRACE = 5.0  # seconds for the sandbox's own start and teardown, on top of any deadline
-
-
-@dataclass
-class Isolation:
-    """What this machine offers, decided once per grading run."""
-
-    unshare: list[str] | None  # the unshare prefix, or None without namespaces
-    cgroups: CgroupRoot | None
-    root: bool
-    notes: list[str] = field(default_factory=list)  # fallbacks in effect, one line each, said once
-
-    @property
-    def namespaces(self) -> bool:
-        return self.unshare is not None
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "namespaces": self.namespaces,
-            "cgroups": self.cgroups.describe() if self.cgroups else None,
-            "process_cap": "cgroup pids.max"
-            if self.cgroups
-            else "a uid per job with RLIMIT_NPROC"
-            if self.root
-            else "RLIMIT_NPROC of the grading user",
-            "notes": self.notes,
-        }
-
-    def close(self) -> None:
-        if self.cgroups is not None:
-            self.cgroups.remove()
-
-
-def detect(use_namespaces: bool = True, use_cgroups: bool = True) -> Isolation:
-    root = os.geteuid() == 0
-    notes = []
-    unshare = None
-    if use_namespaces:
-        unshare, why = _try_namespaces(root)
-        if unshare is None:
-            notes.append(
-                f"network namespaces are not available ({why}): each submission is told its port "
-                "(PORT and last argument) and one that hard-codes its address cannot be graded as written"
-            )
-    else:
-        notes.append("namespaces turned off: each submission is told its port (PORT and last argument)")
-    cgroups = None
-    if use_cgroups:
-        try:
-            cgroups = CgroupRoot.create(f"sockspec-grade-{os.getpid()}")
-        except CgroupUnavailable as error:
-            notes.append(f"no cgroup ({error}): {_process_cap_note(root)}")
-    else:
-        notes.append(f"cgroups turned off: {_process_cap_note(root)}")
-    return Isolation(unshare, cgroups, root, notes)
-
-
-def _process_cap_note(root: bool) -> str:
-    if root:
-        return "processes are capped by running each submission as a uid of its own with RLIMIT_NPROC"
-    return "processes are capped by RLIMIT_NPROC, shared by all submissions of this user"
-
-
-def _try_namespaces(root: bool) -> tuple[list[str] | None, str]:
-    """The unshare prefix that works here (tried for real, network set-up included), or None and why."""
-    prefix = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
-    if not root:
-        prefix[1:1] = ["--user", "--map-root-user"]
-    # 192.0.2.1 is a documentation address, set up only inside the namespace made for this check.
-    check = "from sockspec.grade.sandbox_init import network_up; network_up(['192.0.2.1'])"
-    try:
-        done = subprocess.run(
-            [*prefix, sys.executable, "-c", check], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except FileNotFoundError:
-        return None, "unshare is not installed"
-    except subprocess.TimeoutExpired:
-        return None, "unshare did not answer within 30 s"
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        return None, lines[-1] if lines else f"unshare exited with status {done.returncode}"
-    return prefix, ""
 
 
 @dataclass
@@ -176,7 +85,7 @@ class Sandbox:
         self.cgroup: JobCgroup | None = None
         self.cgroup_name = name
         self.uid: int | None = None
-        if isolation.cgroups is None and isolation.root:
+        if isolation.process_cap == "uid":
             self.uid = UID_BASE + (os.getpid() % 100_000) * 64 + slot
         self._popen: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -206,9 +115,13 @@ class Sandbox:
         result = self.scratch / "probe.json"
         config = {"mode": "probe", "argv": argv, "cwd": str(cwd), "env": env, "seconds": seconds}
         outcome = self._launch(config | {"result": str(result)}, seconds + GRACE, self.scratch / "probe-sandbox.txt")
+        if outcome.timed_out:
+            # Our own init was starved (a fork bomb shares its CPU cap): the program never let it finish.
+            return {"listening": [], "running": True, "output": [], "output_bytes": 0, "starved": True}
         if outcome.status != 0 or not result.exists():
+            # Our init failed beside the program (no room for a thread under a fork bomb, say).
             log = _tail(self.scratch / "probe-sandbox.txt")
-            raise RuntimeError(f"the probe sandbox failed (status {outcome.status}): {log}")
+            return {"listening": [], "exit": f"the probe failed ({log})", "output": [], "output_bytes": 0}
         return json.loads(result.read_text())
 
     def run(
@@ -227,6 +140,7 @@ class Sandbox:
             "cgroups": self.cgroup.procs_files if self.cgroup else [],
             "rlimits": self._rlimits(),
             "uid": self.uid,
+            "pid_max": self.limits.max_processes + 1 if self.isolation.process_cap == "pid_max" else None,
         }
         path = self.scratch / f"sandbox-{config['mode']}.json"
         path.write_text(json.dumps(config))
@@ -253,17 +167,16 @@ class Sandbox:
     def _rlimits(self) -> dict[str, int]:
         limits = {"NOFILE": FILES_LIMIT, "FSIZE": FILE_SIZE_LIMIT, "CORE": 0}
         if self.cgroup is None or "memory" not in self.cgroup.dirs:
-            # Per process, not per job: the best a plain rlimit can do against a leak.
-            limits["AS"] = self.limits.memory_bytes
-        if self.cgroup is None:
-            if self.uid is not None:
-                limits["NPROC"] = self.limits.max_processes
-            else:
-                # Not root: RLIMIT_NPROC counts every process of this user, the grader's included.
-                mine = sum(1 for _ in _processes_of(os.getuid()))
-                hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-                wanted = mine + self.limits.max_processes
-                limits["NPROC"] = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            # Per process and virtual, not per job: the best a plain rlimit can do against a leak.
+            # Four times the memory cap leaves room for 200 threads' stacks, which are address space.
+            limits["AS"] = 4 * self.limits.memory_bytes
+        if self.isolation.process_cap == "uid":
+            limits["NPROC"] = self.limits.max_processes
+        elif self.isolation.process_cap == "nproc":
+            # Not root: RLIMIT_NPROC counts every process of this user, the grader's included.
+            wanted = len(_processes_of(os.getuid())) + self.limits.max_processes
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            limits["NPROC"] = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         return limits
 
     def kill(self) -> None:
@@ -273,10 +186,8 @@ class Sandbox:
             if popen is not None:
                 if not self.isolation.namespaces:
                     _kill_tree(popen.pid)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(popen.pid, signal.SIGKILL)  # unshare and our init: the namespace dies with it
-                except ProcessLookupError:
-                    pass
                 popen.wait()
             if self.cgroup is not None:
                 self.cgroup.kill()
@@ -298,10 +209,8 @@ def _kill_tree(pid: int) -> None:
         if not below:
             return
         for child in below:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.01)
 
 

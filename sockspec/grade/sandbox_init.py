@@ -21,6 +21,7 @@ they did (setsid(), double fork): the kernel kills them all.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -43,6 +44,7 @@ SIOCSIFFLAGS = 0x8914
 SIOCSIFADDR = 0x8916
 SIOCSIFNETMASK = 0x891C
 IFF_UP = 0x1
+PID_MAX_MIN = 301  # the kernel refuses less
 
 
 def join_cgroups(procs_files: list[str]) -> None:
@@ -72,6 +74,18 @@ def network_up(addresses: list[str]) -> None:
             fcntl.ioctl(s, SIOCSIFNETMASK, _ifreq_address(label, "255.255.255.255"))
 
 
+def set_pid_max(value: int) -> bool:
+    """Cap the pids of our PID namespace (its own kernel.pid_max since Linux 6.14); False if not possible."""
+    if os.getpid() != 1:
+        return False  # outside a PID namespace this would be the whole machine's setting
+    try:
+        with open("/proc/sys/kernel/pid_max", "w") as f:
+            f.write(str(max(value, PID_MAX_MIN)))
+    except OSError:
+        return False
+    return True
+
+
 def set_limits(limits: dict[str, int]) -> None:
     for name, value in limits.items():
         resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
@@ -88,10 +102,8 @@ def kill_namespace() -> None:
     if os.getpid() != 1:
         raise RuntimeError("kill_namespace outside a PID namespace would signal the whole machine")
     while True:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         try:
             os.waitpid(-1, 0)
         except ChildProcessError:
@@ -103,28 +115,24 @@ def _reap_orphans(keep: int) -> None:
     me = os.getpid()
     for stat in proc.process_table().values():
         if stat.ppid == me and stat.state == "Z" and stat.pid != keep:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(stat.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
 
 
 def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float) -> dict[str, Any]:
     """Start the program, wait until something in this namespace listens, and say where."""
     stdin_read, stdin_write = os.pipe()  # kept open and silent: a read of stdin blocks, as at a terminal
+    output_read, output_write = os.pipe()
+    output = OutputTail()
+    # The reader thread starts before the program: a fork bomb leaves no room for a thread afterwards.
+    output.drain(output_read)
     try:
-        popen = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=stdin_read, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin_read, stdout=output_write, stderr=output_write)
     except OSError as error:
         return {"listening": [], "exit": f"cannot run {argv[0]}: {error.strerror}", "output": [], "output_bytes": 0}
-    os.close(stdin_read)
-    output = OutputTail()
-    assert popen.stdout is not None and popen.stderr is not None
-    output.drain(os.dup(popen.stdout.fileno()))
-    output.drain(os.dup(popen.stderr.fileno()))
-    popen.stdout.close()
-    popen.stderr.close()
+    finally:
+        os.close(stdin_read)
+        os.close(output_write)
 
     def listening() -> list[tuple[str, int]] | bool:
         found = [s.local for s in proc.tcp_sockets() if s.state == proc.TCP_LISTEN]
@@ -164,6 +172,8 @@ def main(argv: list[str]) -> int:
     join_cgroups(config.get("cgroups", []))
     if config.get("network") is not None:
         network_up(config["network"])
+    if config.get("pid_max") and not set_pid_max(config["pid_max"]):
+        raise SystemExit("sandbox_init: cannot set the PID namespace's pid_max")
     set_limits(config.get("rlimits", {}))
     if config.get("uid") is not None:
         drop_to(config["uid"])

@@ -93,7 +93,7 @@ def applicable_tests(project: Path, model: str, reply: str) -> list[str]:
 
 
 @dataclass
-class TestResult:
+class ScoredTest:
     nodeid: str
     name: str
     family: str
@@ -126,7 +126,9 @@ def read_results(path: Path) -> dict[str, Any]:
     return found
 
 
-def score(applicable: list[str], results: dict[str, dict[str, Any]], weights: dict[str, float], label: str) -> list[TestResult]:
+def score(
+    applicable: list[str], results: dict[str, dict[str, Any]], weights: dict[str, float], label: str
+) -> list[ScoredTest]:
     """Every applicable test with its points; a test missing from the results was not run and earns none."""
     per_family: dict[str, int] = {}
     for nodeid in applicable:
@@ -139,7 +141,7 @@ def score(applicable: list[str], results: dict[str, dict[str, Any]], weights: di
         event = results.get(nodeid)
         outcome = event["outcome"] if event else NOT_RUN
         scored.append(
-            TestResult(
+            ScoredTest(
                 nodeid=nodeid,
                 name=display_name(nodeid, label),
                 family=family,

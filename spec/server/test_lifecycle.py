@@ -42,6 +42,7 @@ REUSEADDR_HINT = (
 )
 
 
+@pytest.mark.blocks_port
 def test_restart_on_same_port(start_server):
     """Start the server, connect three clients (chatting on those it serves at once), stop the
     server with Ctrl-C (SIGINT) while they are still connected, then start it again on the same

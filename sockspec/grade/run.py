@@ -171,8 +171,7 @@ def _server_argv(
         output = error.output.replace(f"{sub.path.parent}/", "")
         files["build.txt"] = output.encode()
         record.build_output = output[:BUILD_OUTPUT_LIMIT]
-        first = next((line for line in output.splitlines() if "error" in line), output.strip()[:200])
-        _error(record, settings, f"does not compile: {first.strip()}")
+        _error(record, settings, f"does not compile: {error.first_error.replace(f'{sub.path.parent}/', '')}")
         return None
     files["build.txt"] = (
         built.compiler_output.replace(f"{sub.path.parent}/", "") or "compiled without messages\n"

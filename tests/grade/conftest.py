@@ -1,0 +1,171 @@
+"""The grader's test fixtures: a sample class built at test time, graded once per test session.
+
+Grading the sample class takes about a minute, so it happens once and every
+test reads its reports.  Under pytest-xdist each worker is its own process:
+the first to need the class grades it under a file lock, the others wait
+and read the same folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sockspec.grade.reports import folder_name
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = Path(__file__).parents[1] / "corpus" / "seed"
+
+# A shorter start deadline keeps programs that never listen quick (it also bounds the probe); a
+# correct server needs far less, even on a loaded machine.  The reply deadline stays the spec's.
+FAST = ["--sockspec-timeout", "start=10"]
+
+# The sample class: entry name -> where it comes from.  Graded as threaded servers in the stdin
+# reply mode, the seed's own mode, so the seed's servers run exactly as written.
+SAMPLE = {
+    "seed_iterative": "seed folder: iterative.cpp as server.cpp, next to the seed's client.cpp",
+    "seed_forking.cpp": SEED / "forking.cpp",
+    "seed_threaded.cpp": SEED / "threaded.cpp",
+    "correct_hardcoded.c": FIXTURES / "correct_hardcoded.c",
+    "correct_threaded.py": FIXTURES / "correct_threaded.py",
+    "run_script": "folder with a run script starting the reference threaded server",
+    "one_at_a_time.py": FIXTURES / "one_at_a_time.py",
+    "crashes.c": FIXTURES / "crashes.c",
+    "prints_gigabytes.py": FIXTURES / "prints_gigabytes.py",
+    "forkbomb.c": FIXTURES / "forkbomb.c",
+    "never_listens.c": FIXTURES / "never_listens.c",
+    "wrong_port.c": FIXTURES / "wrong_port.c",
+    "does_not_compile.c": FIXTURES / "does_not_compile.c",
+    "sleeps_forever.py": FIXTURES / "sleeps_forever.py",
+    "not_a_server.py": FIXTURES / "not_a_server.py",
+    "notes.txt": FIXTURES / "notes.txt",
+    "empty": "an empty folder",
+}
+
+
+def make_class(folder: Path, entries: list[str]) -> Path:
+    """A class folder holding the named entries of SAMPLE."""
+    folder.mkdir(parents=True)
+    for entry in entries:
+        source = SAMPLE[entry]
+        if isinstance(source, Path):
+            shutil.copy(source, folder / entry)
+        elif entry == "seed_iterative":
+            (folder / entry).mkdir()
+            shutil.copy(SEED / "iterative.cpp", folder / entry / "server.cpp")
+            shutil.copy(SEED / "client.cpp", folder / entry / "client.cpp")
+        elif entry == "run_script":
+            (folder / entry).mkdir()
+            run = folder / entry / "run"
+            run.write_text(f'#!/bin/sh\nexec {sys.executable} -m reference.threaded --reply stdin --port "$1"\n')
+            run.chmod(0o755)
+        elif entry == "empty":
+            (folder / entry).mkdir()
+    return folder
+
+
+def grade_command(class_dir: Path, out: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "sockspec", "grade", str(class_dir), "--out", str(out), *options]
+
+
+def grader_env(scratch: Path) -> dict[str, str]:
+    """The grader's environment, its scratch folders under `scratch`: every process it starts then
+    names that folder on its command line, so a leftover is easy to find."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    return dict(os.environ, TMPDIR=str(scratch))
+
+
+def run_grader(class_dir: Path, out: Path, *options: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `sockspec grade` to the end, its scratch beside `out`; the result's `pid` is the grader's."""
+    with subprocess.Popen(
+        grade_command(class_dir, out, *options), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL, env=grader_env(out.parent / "scratch"),
+    ) as grader:  # fmt: skip
+        stdout, stderr = grader.communicate(timeout=timeout)
+    result = subprocess.CompletedProcess(grader.args, grader.returncode, stdout, stderr)
+    result.pid = grader.pid  # type: ignore[attr-defined]
+    return result
+
+
+def processes_mentioning(marker: str) -> list[str]:
+    """Command lines of live processes that mention `marker` (a tmp path of this test)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(f"{entry}: {cmdline}")
+    return found
+
+
+def grader_leftovers(grader_pid: int, folder: Path) -> list[str]:
+    """Anything a finished grader left behind: processes started from its class or its scratch
+    (both in `folder`), scratch folders, its cgroups."""
+    left = processes_mentioning(str(folder / "scratch")) + processes_mentioning(str(folder / "class"))
+    left += [str(p) for p in (folder / "scratch").glob("sockspec-grade-*")]
+    for hierarchy in Path("/sys/fs/cgroup").glob("*"):
+        left += [str(p) for p in hierarchy.rglob(f"sockspec-grade-{grader_pid}")]
+    return left
+
+
+@dataclass
+class Graded:
+    class_dir: Path
+    out: Path
+    stderr: str
+    seconds: float
+    returncode: int
+    pid: int  # the grader's
+
+    @property
+    def summary(self) -> dict:
+        return json.loads((self.out / "summary.json").read_text())
+
+    def row(self, name: str) -> dict:
+        return next(row for row in self.summary["submissions"] if row["name"] == name)
+
+    def record(self, name: str) -> dict:
+        return json.loads((self.out / folder_name(name) / "grade.json").read_text())
+
+    @property
+    def namespaced(self) -> bool:
+        return "namespaces are not available" not in self.stderr
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """The whole sample class, graded with --jobs 2 (once per session, shared by xdist workers)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "sockspec-grade-sample"
+    with open(shared / "sockspec-grade-sample.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "done.json"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            class_dir = make_class(root / "class", list(SAMPLE))
+            started = time.monotonic()
+            result = run_grader(
+                class_dir, root / "grades", "--model", "threaded", "--reply", "stdin", "--jobs", "2",
+                "--timeout", "90", *FAST,
+            )  # fmt: skip
+            seconds = time.monotonic() - started
+            (root / "stderr.txt").write_text(result.stderr)
+            done.write_text(json.dumps({"seconds": seconds, "returncode": result.returncode, "pid": result.pid}))
+        facts = json.loads(done.read_text())
+    stderr = (root / "stderr.txt").read_text()
+    return Graded(root / "class", root / "grades", stderr, facts["seconds"], facts["returncode"], facts["pid"])

@@ -1,0 +1,134 @@
+"""The grader under stress: a submission that outlives its wall clock, Ctrl-C, and each fallback
+of the sandbox when namespaces or cgroups are not there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from sockspec.grade import isolation
+from tests.grade.conftest import (
+    FAST,
+    FIXTURES,
+    grade_command,
+    grader_env,
+    grader_leftovers,
+    make_class,
+    processes_mentioning,
+    run_grader,
+)
+
+THREADED_STDIN = ["--model", "threaded", "--reply", "stdin"]
+
+
+def summary_rows(out) -> dict[str, dict]:
+    return {row["name"]: row for row in json.loads((out / "summary.json").read_text())["submissions"]}
+
+
+def test_timeout_keeps_the_tests_that_finished(tmp_path):
+    """A server that accepts and never answers runs out of wall clock: its report holds what finished."""
+    class_dir = tmp_path / "class"
+    class_dir.mkdir()
+    shutil.copy(FIXTURES / "hangs.c", class_dir)
+    result = run_grader(class_dir, tmp_path / "grades", *THREADED_STDIN, "--timeout", "10", *FAST)
+    assert result.returncode == 0, result.stderr
+    row = summary_rows(tmp_path / "grades")["hangs"]
+    assert row["reason"].startswith("timeout: the spec run did not finish within 10 s;"), row["reason"]
+    record = json.loads((tmp_path / "grades" / "hangs" / "grade.json").read_text())
+    finished = [t for t in record["tests"] if t["outcome"] != "not run"]
+    assert finished and len(finished) < len(record["tests"])
+    assert row["verdict"] == "fail" and row["failed"]
+    assert grader_leftovers(result.pid, tmp_path) == []
+
+
+def test_interrupt_kills_everything_and_keeps_finished_reports(tmp_path):
+    """Ctrl-C while a submission sleeps: the grader stops at once, nothing survives it, and what
+    finished before keeps its report."""
+    class_dir = make_class(tmp_path / "class", ["notes.txt", "sleeps_forever.py"])
+    out = tmp_path / "grades"
+    # A long start deadline: the sleeper is still being probed when the grader is interrupted.
+    command = grade_command(class_dir, out, *THREADED_STDIN, "--jobs", "2", "--sockspec-timeout", "start=120")
+    grader = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=grader_env(tmp_path / "scratch")
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "notes.txt" / "grade.json").exists() or not _sleeping(tmp_path):
+            assert time.monotonic() < deadline, "the grader never got going"
+            assert grader.poll() is None, grader.communicate()
+            time.sleep(0.1)
+        grader.send_signal(signal.SIGINT)
+        _, stderr = grader.communicate(timeout=30)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    assert grader.returncode == 130, stderr
+    assert "interrupted" in stderr
+    rows = summary_rows(out)
+    assert list(rows) == ["notes.txt"]  # the interrupted one has no verdict, rather than a wrong one
+    assert not (out / "sleeps_forever").exists()
+    assert grader_leftovers(grader.pid, tmp_path) == []
+
+
+def test_without_namespaces_ports_are_substituted(tmp_path):
+    """No namespaces: a server that takes its port passes; one that hard-codes it gets a clear error
+    (and nothing is ever sent to its address on this machine's network)."""
+    class_dir = make_class(tmp_path / "class", ["correct_threaded.py", "seed_threaded.cpp"])
+    result = run_grader(class_dir, tmp_path / "grades", *THREADED_STDIN, "--no-namespaces", "--jobs", "2", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("namespaces turned off") == 1  # said once
+    rows = summary_rows(tmp_path / "grades")
+    assert rows["correct_threaded"]["verdict"] == "pass", rows["correct_threaded"]["reason"]
+    seed = rows["seed_threaded"]
+    assert seed["verdict"] == "error" and "does not start" in seed["reason"] and "address" in seed["reason"], seed
+    assert grader_leftovers(result.pid, tmp_path) == []
+
+
+def test_without_cgroups_a_fork_bomb_is_still_capped(tmp_path):
+    """No cgroups: the PID namespace's own pid_max (or a uid per job) caps the fork bomb, and the
+    correct submission next to it still passes."""
+    found = isolation.detect(use_cgroups=False)
+    found.close()
+    if found.process_cap not in ("pid_max", "uid"):
+        pytest.skip(f"no process cap without cgroups here ({found.process_cap})")
+    class_dir = make_class(tmp_path / "class", ["forkbomb.c", "correct_hardcoded.c"])
+    # One at a time: without a cgroup nothing caps CPU, and a fork bomb's 500 spinning processes
+    # beside it would only test how loaded the machine is.
+    result = run_grader(class_dir, tmp_path / "grades", *THREADED_STDIN, "--no-cgroups", "--jobs", "1", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("cgroups turned off") == 1
+    rows = summary_rows(tmp_path / "grades")
+    assert rows["forkbomb"]["verdict"] == "error" and "never listens" in rows["forkbomb"]["reason"]
+    assert rows["correct_hardcoded"]["verdict"] == "pass", rows["correct_hardcoded"]["reason"]
+    assert grader_leftovers(result.pid, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--shard", "3/2"], "--shard must be K/N"),
+        (["--sockspec-timeout", "nope=1"], "bad timeout"),
+        (["--jobs", "0"], "must be positive"),
+    ],
+)
+def test_usage_errors(tmp_path, options, message):
+    result = run_grader(tmp_path, tmp_path / "grades", "--model", "threaded", *options)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_empty_class(tmp_path):
+    (tmp_path / "class").mkdir()
+    result = run_grader(tmp_path / "class", tmp_path / "grades", "--model", "iterative")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "grades" / "summary.json").read_text())["submissions"] == []
+
+
+def _sleeping(folder) -> bool:
+    """Is the sleeper of this test's grader running (being probed) right now?"""
+    return any("sleeps_forever" in line for line in processes_mentioning(str(folder)))

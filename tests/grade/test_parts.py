@@ -1,0 +1,225 @@
+"""The grader's parts on their own: discovery, address finding, points, verdicts, report formats."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from sockspec.grade import address, discover, reports, scoring
+from sockspec.grade.progress import Progress
+from sockspec.grade.record import Record, judge
+from sockspec.grade.scoring import ScoredTest
+from tests.grade.conftest import FIXTURES, SEED
+
+TESTS = [
+    "spec/server/test_close.py::test_a[threaded-echo]",
+    "spec/server/test_close.py::test_b[threaded-echo]",
+    "spec/server/test_send_recv.py::test_sizes[threaded-echo-1B]",
+    "spec/server/test_send_recv.py::test_sizes[threaded-echo-2B]",
+    "spec/server/test_send_recv.py::test_one[threaded-echo]",
+]
+
+
+class TestDiscover:
+    def test_kinds_and_problems(self, tmp_path):
+        (tmp_path / "alice.c").write_text("int main(){}")
+        (tmp_path / "bob.py").write_text("print()")
+        (tmp_path / "carol").mkdir()
+        (tmp_path / "carol" / "run").write_text("#!/bin/sh\n")
+        (tmp_path / "dave").mkdir()
+        (tmp_path / "dave" / "client.cpp").write_text("connect(")
+        (tmp_path / "dave" / "server.cpp").write_text("listen(fd, 5);")
+        (tmp_path / "erin").mkdir()
+        (tmp_path / "erin" / "a.c").write_text("int x;")
+        (tmp_path / "erin" / "b.c").write_text("int y;")
+        (tmp_path / "frank.txt").write_text("hi")
+        (tmp_path / ".hidden.c").write_text("")
+        found = {s.name: s for s in discover.discover(tmp_path)}
+        assert list(found) == ["alice", "bob", "carol", "dave", "erin", "frank.txt"]
+        assert [found[n].kind for n in ("alice", "bob", "carol", "dave")] == ["c", "python", "run", "c++"]
+        assert found["dave"].program.name == "server.cpp"  # the seed's client beside it is not the server
+        assert "cannot tell which source is the server" in found["erin"].problem
+        assert "not a C, C++ or Python source" in found["frank.txt"].problem
+
+    def test_same_stem_keeps_both(self, tmp_path):
+        (tmp_path / "alice.c").write_text("")
+        (tmp_path / "alice.py").write_text("")
+        assert [s.name for s in discover.discover(tmp_path)] == ["alice.c", "alice.py"]
+
+    def test_digest_follows_content(self, tmp_path):
+        (tmp_path / "a.py").write_text("one")
+        before = discover.discover(tmp_path)[0].digest
+        (tmp_path / "a.py").write_text("two")
+        assert discover.discover(tmp_path)[0].digest != before
+
+    def test_shards_partition_deterministically(self, tmp_path):
+        for i in range(30):
+            (tmp_path / f"s{i}.py").write_text("")
+        subs = discover.discover(tmp_path)
+        parts = [discover.shard(subs, k, 4) for k in range(1, 5)]
+        assert sorted(s.name for p in parts for s in p) == sorted(s.name for s in subs)
+        assert all(parts) and parts == [discover.shard(subs, k, 4) for k in range(1, 5)]
+        # A student keeps their shard when another one joins.
+        (tmp_path / "new.py").write_text("")
+        again = discover.discover(tmp_path)
+        assert {s.name for s in discover.shard(again, 2, 4)} - {"new"} == {s.name for s in parts[1]}
+
+
+class TestAddress:
+    def test_reads_the_seed(self):
+        hints = address.scan([(".cpp", (SEED / "threaded.cpp").read_text())])
+        assert hints.addresses == ("192.168.153.128",) and hints.ports == (19999,)
+
+    def test_ignores_comments(self):
+        hints = address.scan([(".c", "/* was 8080 */ a.sin_port = htons(9000); // 7000\n")])
+        assert hints.ports == (9000,) and 8080 not in hints.numbers and 7000 not in hints.numbers
+        python = address.scan([(".py", 's.bind(("10.0.0.5", 4242))  # not 5555\n')])
+        assert python.addresses == ("10.0.0.5",) and python.ports == (4242,) and 5555 not in python.numbers
+
+    def hints(self, source: str) -> address.Hints:
+        return address.scan([(".c", source)])
+
+    def test_port_from_the_command_line(self):
+        placed = address.place({"listening": [["0.0.0.0", 40000]]}, 40000, self.hints(""), 5)
+        assert placed.fixed_port is None and placed.host == "127.0.0.1" and not placed.problem
+        assert placed.address_option == ["--host", "127.0.0.1"]
+
+    def test_hard_coded_address_goes_on_loopback(self):
+        seen = {"listening": [["192.168.153.128", 19999]]}
+        placed = address.place(seen, 40000, self.hints('inet_addr("192.168.153.128"); htons(19999)'), 5)
+        assert placed.loopback == ["192.168.153.128"]
+        assert placed.address_option == ["--address", "192.168.153.128:19999"]
+
+    def test_missing_htons(self):
+        placed = address.place({"listening": [["127.0.0.1", 8014]]}, 40000, self.hints("sin_port = 19999;"), 5)
+        assert placed.problem == "listens on port 8014, but its source says port 19999 (htons() missing?)"
+        swapped = address.place({"listening": [["0.0.0.0", address.swap16(40000)]]}, 40000, self.hints(""), 5)
+        assert "instead of the port 40000 it was given (htons() missing?)" in swapped.problem
+
+    def test_kernel_chosen_port(self):
+        placed = address.place({"listening": [["0.0.0.0", 45678]]}, 40000, self.hints(""), 5)
+        assert "which the kernel chose" in placed.problem
+
+    def test_never_listens(self):
+        running = address.place({"listening": [], "running": True, "output": []}, 1, self.hints(""), 7)
+        assert running.problem == "never listens: still running after 7 s without a listening socket"
+        ended = {"listening": [], "exit": "the server exited with status 1", "output": ["bind: oops"]}
+        assert address.place(ended, 1, self.hints(""), 7).problem == (
+            "never listens: the server exited with status 1 before listening (it printed: bind: oops)"
+        )
+        noisy = {"listening": [], "running": True, "output": ["x"], "output_bytes": 3 << 30}
+        assert "(it printed 3072 MiB)" in address.place(noisy, 1, self.hints(""), 7).problem
+
+
+class TestScoring:
+    def test_weights_split_within_a_family(self):
+        results = {TESTS[0]: {"outcome": "passed"}, TESTS[2]: {"outcome": "failed", "summary": "cut"}}
+        scored = scoring.score(TESTS, results, {"close": 2.0, "send_recv": 3.0}, "threaded-echo")
+        assert [t.max_points for t in scored] == [1.0, 1.0, 1.0, 1.0, 1.0]
+        assert [t.outcome for t in scored] == ["passed", "not run", "failed", "not run", "not run"]
+        assert sum(t.points for t in scored) == 1.0
+        assert scored[2].name == "send_recv: test_sizes[1B]"
+
+    def test_weights_file(self, tmp_path):
+        path = tmp_path / "w.toml"
+        path.write_text("[weights]\nclose = 5\nzombies = 0\n")
+        weights = scoring.load_weights(path)
+        assert weights["close"] == 5.0 and weights["zombies"] == 0.0 and weights["send_recv"] == 3.0
+        path.write_text("[weights]\nclsoe = 5\n")
+        with pytest.raises(scoring.WeightsError, match="unknown family 'clsoe'"):
+            scoring.load_weights(path)
+        path.write_text("[weights]\nclose = -1\n")
+        with pytest.raises(scoring.WeightsError, match=">= 0"):
+            scoring.load_weights(path)
+
+    def test_every_family_has_a_default_weight(self):
+        families = {p.stem.removeprefix("test_") for p in (SEED.parents[2] / "spec" / "server").glob("test_*.py")}
+        assert families == set(scoring.DEFAULT_WEIGHTS)
+
+    def test_results_file_cut_mid_line(self, tmp_path):
+        path = tmp_path / "results.jsonl"
+        line = {"kind": "test", "nodeid": TESTS[0], "outcome": "passed"}
+        path.write_text(json.dumps({"kind": "run"}) + "\n" + json.dumps(line) + '\n{"kind": "te')
+        found = scoring.read_results(path)
+        assert list(found["tests"]) == [TESTS[0]] and not found["ended"]
+
+
+def result(outcome: str, summary: str = "") -> ScoredTest:
+    return ScoredTest("id", "close: test_x", "close", outcome, 1.0 if outcome == "passed" else 0.0, 1.0, summary)
+
+
+class TestVerdicts:
+    def test_pass_fail(self):
+        assert judge([result("passed")] * 3, False, 60) == ("pass", "all 3 tests passed")
+        verdict, reason = judge([result("passed"), result("failed", "no reply")], False, 60)
+        assert verdict == "fail" and reason == "1 of 2 tests failed; first: close: test_x: no reply"
+
+    def test_timeout(self):
+        verdict, reason = judge([result("passed"), result("not run")], True, 60)
+        assert verdict == "fail"
+        assert reason == "timeout: the spec run did not finish within 60 s; 1 of 2 tests finished, 0 of them failed"
+        assert judge([result("not run")], True, 60)[0] == "error"
+
+
+def sample_record() -> Record:
+    tests = [result("passed"), result("failed", "it <broke> & left")]
+    tests[1].details = "DETAILS with <tags> & ampersands"
+    return Record("ann", "c", "threaded", "echo", "fail", "1 of 2 tests failed", tests=tests)
+
+
+class TestReports:
+    def test_gradescope_format(self):
+        data = reports.gradescope(sample_record())
+        assert data["score"] == 1.0 and data["max_score"] == 2.0
+        assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
+        assert data["tests"][1]["output"] == "DETAILS with <tags> & ampersands"
+        assert all(t["visibility"] == "visible" for t in data["tests"])
+
+    def test_junit_is_valid_xml(self):
+        suite = ET.fromstring(reports.junit(sample_record()).split("\n", 1)[1])
+        assert suite.get("tests") == "2" and suite.get("failures") == "1"
+        failure = suite.find("testcase/failure")
+        assert failure.get("message") == "it <broke> & left" and "DETAILS" in failure.text
+
+    def test_record_round_trip(self):
+        record = sample_record()
+        again = Record.from_json(json.loads(json.dumps(record.to_json())))
+        assert again == record and again.failed == ["id"]
+
+    def test_html_escapes_and_links(self):
+        from sockspec.grade import report_html
+
+        page = report_html.render([sample_record()], "threaded", "echo")
+        assert "<tags>" not in page and "&lt;tags&gt;" in page
+        assert 'href="#s0-ann-close"' in page and 'id="s0-ann-close"' in page
+
+
+def test_progress_lines_and_estimate():
+    stream = io.StringIO()
+    progress = Progress(4, stream, interactive=False)
+    record = sample_record()
+    record.seconds = 2.0
+    progress.finished(record)
+    progress.finished(record, reused=True)
+    assert "[1/4] ann" in stream.getvalue() and "unchanged, not run again" in stream.getvalue()
+    assert "2/4 done, 0 passed, 2 failed, 0 errors" in progress.line()
+    assert progress.estimate() is not None
+
+
+def test_fixtures_carry_a_header():
+    """Each fixture says in its first line what it is, like the corpus's programs."""
+    for path in FIXTURES.iterdir():
+        first = path.read_text().lstrip('/*" \n').splitlines()[0]
+        assert len(first) > 20, path
+
+
+def test_submissions_do_not_see_the_graders_secrets(monkeypatch):
+    from sockspec.grade import run
+
+    monkeypatch.setenv("CI_TOKEN", "secret")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-n auto")
+    env = run._spec_env(FIXTURES, own_uid=False)
+    assert "CI_TOKEN" not in env and "PYTEST_ADDOPTS" not in env and env["PATH"]

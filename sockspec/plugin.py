@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "blocks_port: the test may leave the server's port unusable for a minute (run last on a fixed port)"
     )
     config.stash[SETTINGS] = _settings(config)
+    _collect_only_the_halves_asked_for(config)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -129,30 +130,43 @@ def _address(config: pytest.Config) -> tuple[str, int | None]:
     return host.strip("[]"), int(port)
 
 
+def _server_half_runs(config: pytest.Config) -> bool:
+    return config.stash[SETTINGS].impl_given or not config.getoption("client", None)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     chosen = config.stash[SETTINGS]
+    if not _server_half_runs(config):
+        return []
     lines = [f"sockspec: {t.impl} (model {t.model}, reply {t.reply})" for t in chosen.targets]
     where = f"{chosen.host}:{chosen.fixed_port} (fixed)" if chosen.fixed_port else f"host {chosen.host}"
     lines.append(f"sockspec: {where}; waits {chosen.timeouts.describe()}")
     return lines
 
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """`--impl` or `--client` checks the user's program: run only its half of the spec.
-
-    With neither, everything runs: both halves against the bundled programs,
-    and the project's own tests.
-    """
+def _halves(config: pytest.Config) -> list[Path]:
+    """The spec folders to run: `--impl` checks a server, `--client` a client, both check both."""
     impl = config.stash[SETTINGS].impl_given
     client = bool(config.getoption("client", None))
-    if not (impl or client):
-        return None
-    skipped = [config.rootpath / "tests"]
-    if not impl:
-        skipped.append(config.rootpath / "spec" / "server")
-    if not client:
-        skipped.append(config.rootpath / "spec" / "client")
-    return True if collection_path in skipped else None
+    return [config.rootpath / "spec" / half for half, wanted in (("server", impl), ("client", client)) if wanted]
+
+
+def _collect_only_the_halves_asked_for(config: pytest.Config) -> None:
+    """`pytest --impl X` with no paths runs the server spec, not every testpath.
+
+    With neither option, everything runs: both halves against the bundled
+    programs, and the project's own tests.
+    """
+    halves = _halves(config)
+    if halves and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        config.args[:] = [str(half) for half in halves]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With explicit paths (say `spec`), still skip the half of the spec nobody asked for."""
+    halves = _halves(config)
+    other = {config.rootpath / "spec" / half for half in ("server", "client")} - set(halves)
+    return True if halves and collection_path in other else None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -195,7 +209,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         results = ResultsFile(Path(config.getoption("sockspec_results")))
         config.stash[RESULTS] = results
         config.pluginmanager.register(results, "sockspec-results")
-        results.write("run", targets=[{"impl": t.impl, "model": t.model, "reply": t.reply} for t in chosen.targets])
+        if _server_half_runs(config):
+            results.write("run", targets=[{"impl": t.impl, "model": t.model, "reply": t.reply} for t in chosen.targets])
     if not chosen.impl_given or worker or config.option.collectonly:
         return
     try:
@@ -307,9 +322,8 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
         likely_bug=likely.args[0] if likely else "",
         note=handle.patience.note(),
         transcript=handle.transcript.lines(),
-        state=None if exit_description else process.state(),
-        exit_description=exit_description,
-        output=process.output.last_lines(),
+        program_line=exit_description or process.state().describe(),
+        outputs={"OUTPUT": process.output.last_lines()},
         reproduce=reproduce,
+        exit_description=exit_description,
     )
-

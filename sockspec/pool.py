@@ -12,14 +12,12 @@ not started again, and a target that missed a deadline gets shorter ones.
 
 from __future__ import annotations
 
-import atexit
-import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sockspec import server
-from sockspec.process_tree import become_subreaper, sweep_orphans
+from sockspec.process_tree import arm_cleanup, sweep_orphans
 from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
@@ -88,14 +86,9 @@ class ServerPool:
 
     def _arm(self) -> None:
         """Before the first server starts: make sure no server can outlive this process."""
-        if self._armed:
-            return
-        self._armed = True
-        become_subreaper()
-        atexit.register(self.stop_all)
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            # Terminated like Ctrl-C, so fixtures run their teardown and stop every server.
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
+        if not self._armed:
+            self._armed = True
+            arm_cleanup(self.stop_all)
 
     def stop(self, process: ServerProcess) -> None:
         with self._lock:

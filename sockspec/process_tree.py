@@ -9,10 +9,12 @@ on stop.  Nothing the spec starts outlives it.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from sockspec import proc
@@ -29,6 +31,18 @@ def become_subreaper() -> None:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: process groups still cover the common case
+
+
+def arm_cleanup(stop_all: Callable[[], None]) -> None:
+    """Before the first program starts: make sure none can outlive this process.
+
+    Orphans come back to us (subreaper), `stop_all` runs at exit, and SIGTERM
+    is handled like Ctrl-C, so fixtures run their teardown and stop everything.
+    """
+    become_subreaper()
+    atexit.register(stop_all)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def describe_exit(code: int, who: str = "the server") -> str:
@@ -49,7 +63,13 @@ class ProcessTree:
     """A started program and every process below it."""
 
     def __init__(
-        self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, log_path: Path | None = None
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        stdin: int,
+        log_path: Path | None = None,
+        stdout: int = subprocess.PIPE,
     ) -> None:
         """Start `argv`; raise OSError if it cannot be executed at all."""
         self.popen = subprocess.Popen(
@@ -57,17 +77,22 @@ class ProcessTree:
             cwd=cwd,
             env=env,
             stdin=stdin,
-            stdout=subprocess.PIPE,
+            stdout=stdout,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        self.output = OutputTail(log_path)
-        assert self.popen.stdout is not None and self.popen.stderr is not None
-        for pipe in (self.popen.stdout, self.popen.stderr):
-            self.output.drain(os.dup(pipe.fileno()))
-            pipe.close()
         self._seen: set[int] = set()
         self.stopped = False
+        self.output = self._drain_output(log_path)
+
+    def _drain_output(self, log_path: Path | None) -> OutputTail:
+        """Drain the program's output pipes into one tail (a subclass may keep streams apart)."""
+        output = OutputTail(log_path)
+        for pipe in (self.popen.stdout, self.popen.stderr):
+            if pipe is not None:
+                output.drain(os.dup(pipe.fileno()))
+                pipe.close()
+        return output
 
     @property
     def pid(self) -> int:

@@ -20,7 +20,6 @@ import signal
 import textwrap
 
 from sockspec.failure import SpecFailure
-from sockspec.proc import TreeState
 
 SIGNAL_HINTS = {
     signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
@@ -45,11 +44,11 @@ def _block(name: str, lines: list[str]) -> list[str]:
     return [name] + [f"  {line}" for line in lines]
 
 
-def signal_hint(exit_description: str) -> str:
-    for sig, hint in SIGNAL_HINTS.items():
-        if sig.name in exit_description:
-            return hint
-    return ""
+def signal_hint(exit_description: str, hints: dict[signal.Signals, str] = SIGNAL_HINTS) -> str:
+    """The usual cause of a death by signal, if `exit_description` tells of one."""
+    if "killed" not in exit_description:
+        return ""
+    return next((hint for sig, hint in hints.items() if sig.name in exit_description), "")
 
 
 def render(
@@ -60,19 +59,19 @@ def render(
     likely_bug: str,
     note: str,
     transcript: list[str],
-    state: TreeState | None,
-    exit_description: str,
-    output: list[str],
+    program_line: str,
+    outputs: dict[str, list[str]],
     reproduce: str,
+    exit_description: str = "",
+    program: str = "SERVER",
+    signal_hints: dict[signal.Signals, str] = SIGNAL_HINTS,
 ) -> str:
-    """The whole failure message, as plain text."""
-    hints = [signal_hint(exit_description), failure.likely_bug, likely_bug]
-    if exit_description:
-        server_line = exit_description
-    elif state is not None:
-        server_line = state.describe()
-    else:
-        server_line = "not started"
+    """The whole failure message, as plain text.
+
+    `program_line` is the program's state (or how it ended), shown under the
+    `program` label; `outputs` are its output streams by label.
+    """
+    hints = [signal_hint(exit_description, signal_hints), failure.likely_bug, likely_bug]
     lines = [
         *_field("BEHAVIOUR", behaviour),
         *_field("DID", did),
@@ -81,8 +80,8 @@ def render(
         *(_field("NOTE", note) if note else []),
         *_field("LIKELY BUG", "; or ".join(dict.fromkeys(h for h in hints if h)) or "see the transcript"),
         *_block("TRANSCRIPT", transcript),
-        *_field("SERVER", server_line),
-        *_block("OUTPUT", output),
+        *_field(program, program_line),
+        *(line for label, lines in outputs.items() for line in _block(label, lines)),
         f"{'REPRODUCE':<11} {reproduce}",
     ]
     return "\n".join(lines)

@@ -4,7 +4,8 @@
 and may have to kill it; a file written line by line still holds every test
 that finished.  Lines:
 
-    {"kind": "run", "targets": [{"impl", "model", "reply"}]}
+    {"kind": "run", "targets": [{"impl", "model", "reply"}]}      (the server half runs)
+    {"kind": "client", "impl", "binary"}                          (the client half runs)
     {"kind": "startup_error", "reason": one line, "output": [last lines]}
     {"kind": "test", "nodeid", "family", "behaviour", "outcome", "duration", "summary", "details"}
     {"kind": "end", "exitstatus": int}

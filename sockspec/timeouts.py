@@ -30,6 +30,7 @@ class Timeouts:
     connect: float = 5.0
     reply: float = 5.0
     settle: float = 5.0
+    exit: float = 5.0
     stop: float = 2.0
     build: float = 120.0
     silence: float = 1.0
@@ -50,7 +51,8 @@ DOCS = {
     "connect": "deadline for connect() and for the server to accept() a connection it should accept at once",
     "reply": "deadline for an expected reply or end of file",
     "settle": "deadline for children to be reaped, threads to end and fds to close after clients leave",
-    "stop": "deadline for the server to exit after SIGTERM before it gets SIGKILL",
+    "exit": "deadline for a client program to exit by itself once its session is over",
+    "stop": "deadline for a program under test to exit after SIGTERM before it gets SIGKILL",
     "build": "deadline for compiling a C or C++ server",
     "silence": "window during which a queued client must get no reply (iterative model)",
     "cpu_window": "window over which an idle server's CPU use is measured",
@@ -115,7 +117,7 @@ def wait_for(condition: Callable[[], T], seconds: float) -> T:
 # kind on the same server give up after this long: a server that missed a
 # generous deadline is broken, and waiting the full deadline in every test
 # would make a run against it many times slower than against a correct one.
-SHORTENED = {"reply": 1.0, "settle": 1.0}
+SHORTENED = {"reply": 1.0, "settle": 1.0, "exit": 1.0}
 # A server that missed a reply deadline and never answered anything at all is
 # mute: every test would wait for it, so later replies get only this long.
 MUTE_REPLY = 0.25
@@ -146,10 +148,10 @@ class Patience:
             {kind: min(self._shortened(kind), getattr(self.full, kind)) for kind in self.first_missed}
         )
 
-    def note(self) -> str:
+    def note(self, who: str = "server") -> str:
         """Why deadlines are shorter from now on, for a failure message ('' if they are not)."""
         return "; ".join(
-            f"the server missed the {getattr(self.full, kind):g} s {kind} deadline in {test}"
+            f"the {who} missed the {getattr(self.full, kind):g} s {kind} deadline in {test}"
             + (" and has not answered anything yet" if kind == "reply" and not self.ever_answered else "")
             + f", so later {kind} waits give up after {self._shortened(kind):g} s"
             for kind, test in self.first_missed.items()

@@ -158,7 +158,7 @@ class ClientHandle:
     def expect_exit(self, after: str, status: str = "any", seconds: float | None = None) -> int:
         """The client exits by itself within the deadline, never killed by a signal, and with status 0
         (`status="zero"`), a non-zero status (`"nonzero"`), or any status (`"any"`)."""
-        seconds = seconds or self.timeouts.reply
+        seconds = seconds or self.timeouts.exit
         wanted = {"zero": " with status 0", "nonzero": " with a non-zero status", "any": ""}[status]
         expected = f"the client to exit{wanted} {after}, within {seconds:g} s"
         program = self._started()
@@ -167,7 +167,7 @@ class ClientHandle:
             share = program.cpu_share()
             busy = share > 0.5  # over half a core on average since it started: it spins
             happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
-            raise SpecFailure(expected, happened, SPIN_HINT if busy else "", missed_deadline="reply")
+            raise SpecFailure(expected, happened, SPIN_HINT if busy else "", missed_deadline="exit")
         ended = program.exit_description()
         self.transcript.add("client", ended)
         killed = "killed" in ended

@@ -13,7 +13,6 @@ tree is `process_tree`'s job.
 
 from __future__ import annotations
 
-import atexit
 import os
 import pty
 import signal
@@ -26,7 +25,7 @@ from sockspec import proc
 from sockspec.clientspec.streams import Stream
 from sockspec.failure import Transcript, preview
 from sockspec.operator_input import Operator
-from sockspec.process_tree import ProcessTree, become_subreaper, describe_exit
+from sockspec.process_tree import ProcessTree, arm_cleanup, describe_exit
 from sockspec.timeouts import wait_for
 
 
@@ -47,23 +46,18 @@ class Streams:
 
 
 class ClientTree(ProcessTree):
-    """A `ProcessTree` whose stdout is a terminal and whose output is kept whole.
-
-    `ProcessTree.__init__` wires stdout and stderr to pipes drained into one
-    tail; everything else (members, stop, reaping) is inherited unchanged.
-    """
+    """A `ProcessTree` whose stdout is a terminal, with stdout and stderr kept apart."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], stdin: int, terminal: int, master: int) -> None:
         """Start `argv` with `terminal` as its stdout; `master`, the terminal's other end, is read from then on."""
-        self.popen = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=stdin, stdout=terminal, stderr=subprocess.PIPE, start_new_session=True
-        )
+        self._master = master
+        super().__init__(argv, cwd, env, stdin, stdout=terminal)
+
+    def _drain_output(self, log_path: Path | None) -> Streams:  # type: ignore[override]
         assert self.popen.stderr is not None
         stderr = Stream(os.dup(self.popen.stderr.fileno()), "stderr")
         self.popen.stderr.close()
-        self.output = Streams(Stream(master, "stdout"), stderr)  # type: ignore[assignment]
-        self._seen: set[int] = set()
-        self.stopped = False
+        return Streams(Stream(self._master, "stdout"), stderr)
 
 
 _RUNNING: list[ClientProgram] = []
@@ -71,16 +65,10 @@ _armed = False
 
 
 def _arm() -> None:
-    """Before the first client starts: make sure no client can outlive this process."""
     global _armed
-    if _armed:
-        return
-    _armed = True
-    become_subreaper()
-    atexit.register(stop_all)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        # Terminated like Ctrl-C, so fixtures run their teardown and stop every client.
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if not _armed:
+        _armed = True
+        arm_cleanup(stop_all)
 
 
 def stop_all() -> None:

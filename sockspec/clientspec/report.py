@@ -6,9 +6,7 @@
     STDERR      the client's last lines of stderr
     REPRODUCE   one command that runs just this test again
 
-`report.render` names its program SERVER, merges its output streams and
-words its signal hints for servers; until it takes those as parameters,
-this module lays the same fields out with its helpers.
+This module only words the signal hints for a client.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 import signal
 
 from sockspec.failure import SpecFailure
-from sockspec.report import _block, _field
+from sockspec import report
 
 SIGNAL_HINTS = {
     signal.SIGPIPE: "the client wrote to a connection the server had reset and was killed by SIGPIPE: ignore "
@@ -28,12 +26,6 @@ SIGNAL_HINTS = {
     "detected': recv() wrote past the end of its buffer) or a double free",
     signal.SIGBUS: "the client crashed with a memory error",
 }
-
-
-def signal_hint(client: str) -> str:
-    if "killed" not in client:
-        return ""
-    return next((hint for sig, hint in SIGNAL_HINTS.items() if sig.name in client), "")
 
 
 def render(
@@ -50,18 +42,17 @@ def render(
     reproduce: str,
 ) -> str:
     """The whole failure message, as plain text."""
-    hints = [signal_hint(client), failure.likely_bug, likely_bug]
-    lines = [
-        *_field("BEHAVIOUR", behaviour),
-        *_field("DID", did),
-        *_field("EXPECTED", failure.expected),
-        *_field("HAPPENED", failure.happened),
-        *(_field("NOTE", note) if note else []),
-        *_field("LIKELY BUG", "; or ".join(dict.fromkeys(h for h in hints if h)) or "see the transcript"),
-        *_block("TRANSCRIPT", transcript),
-        *_field("CLIENT", client),
-        *_block("STDOUT", stdout),
-        *_block("STDERR", stderr),
-        f"{'REPRODUCE':<11} {reproduce}",
-    ]
-    return "\n".join(lines)
+    return report.render(
+        behaviour=behaviour,
+        did=did,
+        failure=failure,
+        likely_bug=likely_bug,
+        note=note,
+        transcript=transcript,
+        program_line=client,
+        outputs={"STDOUT": stdout, "STDERR": stderr},
+        reproduce=reproduce,
+        exit_description=client,
+        program="CLIENT",
+        signal_hints=SIGNAL_HINTS,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,30 +84,37 @@ def test_results_file_has_a_line_per_test(tmp_path):
     assert lines[-1]["exitstatus"] == 1
 
 
+def test_impl_alone_runs_only_the_server_spec():
+    done = run_pytest("--impl", "reference.threaded", "--collect-only", "-q")
+    files = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert files and all(name.startswith("spec/server/") for name in files), files
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_the_run_leaves_no_server_behind(sig):
+def test_interrupting_the_run_leaves_no_server_behind(tmp_path, sig):
     marker = f"sockspec-interrupt-{uuid.uuid4().hex}"
-    # A forking server, so children must die too; the marker finds every one of them.
-    impl = f"cmd:exec {sys.executable} -m reference.forking --port {{port}} --host 127.0.0.1 # {marker}"
+    # A forking server in a file the marker names: its children carry the marker too.
+    server = tmp_path / f"{marker}.py"
+    shutil.copy(ROOT / "reference" / "forking.py", server)
+    impl = f"cmd:exec {sys.executable} {server} --host {{host}} --port {{port}}"
     run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q", "-p", "no:cacheprovider"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
+        [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q",
+         "-p", "no:cacheprovider"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def servers() -> list[str]:
+        return [line for line in processes_mentioning(marker) if not line.startswith(f"{run.pid}:")]
+
     try:
         deadline = time.monotonic() + 60
-        while not processes_mentioning(marker) and time.monotonic() < deadline:
+        while len(servers()) < 2 and time.monotonic() < deadline:  # a server and a child, or two servers
             time.sleep(0.05)
-        time.sleep(1)  # into the middle of the run
+        assert len(servers()) >= 2, "the run never started its servers"
         run.send_signal(sig)
         run.wait(60)
     finally:
         run.kill()
         run.wait()
-    deadline = time.monotonic() + 10
-    while processes_mentioning(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_mentioning(marker) == []
+    assert servers() == []
     assert run.returncode != 0

@@ -97,20 +97,24 @@ def test_interrupting_the_run_leaves_no_server_behind(tmp_path, sig):
     server = tmp_path / f"{marker}.py"
     shutil.copy(ROOT / "reference" / "forking.py", server)
     impl = f"cmd:exec {sys.executable} {server} --host {{host}} --port {{port}}"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q",
-         "-p", "no:cacheprovider"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    output = tmp_path / "out.txt"
+    with output.open("wb") as sink:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q",
+             "-p", "no:cacheprovider"],
+            cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
 
     def servers() -> list[str]:
         return [line for line in processes_mentioning(marker) if not line.startswith(f"{run.pid}:")]
 
     try:
         deadline = time.monotonic() + 60
-        while len(servers()) < 2 and time.monotonic() < deadline:  # a server and a child, or two servers
+        seen = 0
+        while seen < 2 and time.monotonic() < deadline:  # a server and a child, or two servers
+            seen = len(servers())
             time.sleep(0.05)
-        assert len(servers()) >= 2, "the run never started its servers"
+        assert seen >= 2, output.read_text()
         run.send_signal(sig)
         run.wait(60)
     finally:

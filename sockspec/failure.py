@@ -9,6 +9,7 @@ last output and a command that reproduces the test.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -59,7 +60,7 @@ class Transcript:
 
     def __init__(self) -> None:
         self._start = time.monotonic()
-        self._entries: list[str] = []
+        self._entries: list[tuple[float, str, str]] = []
         self._dropped = 0
         self._lock = threading.Lock()
 
@@ -68,10 +69,37 @@ class Transcript:
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries.pop(0)
                 self._dropped += 1
-            self._entries.append(f"{time.monotonic() - self._start:7.3f}s {who}: {what}")
+            self._entries.append((time.monotonic() - self._start, who, what))
 
     def lines(self, limit: int = 16) -> list[str]:
+        """The last events, with runs of many clients doing the same thing told once."""
         with self._lock:
-            skipped = self._dropped + max(0, len(self._entries) - limit)
-            shown = self._entries[-limit:]
+            entries = list(self._entries)
+            dropped = self._dropped
+        events = _merge_runs(entries)
+        skipped = dropped + sum(count for *_, count in events[:-limit]) if len(events) > limit else dropped
+        shown = [f"{at:7.3f}s {who}: {what}" for at, who, what, _ in events[-limit:]]
         return ([f"... {skipped} earlier events"] if skipped else []) + shown
+
+
+def _merge_runs(entries: list[tuple[float, str, str]]) -> list[tuple[float, str, str, int]]:
+    """Merge consecutive events of consecutive clients that differ only in the client's number.
+
+    "client 3: closed", ..., "client 30: closed" becomes "clients 3-30: closed", and
+    "client 16: sent b'hi 16'" ... becomes "clients 16-30: sent b'hi N'".
+    """
+    merged: list[tuple[float, str, str, int]] = []
+    first = last = -1
+    for at, who, what in entries:
+        prefix, _, number = who.rpartition(" ")
+        general = re.sub(rf"\b{number}\b", "N", what, count=1) if number.isdigit() else what
+        if merged and number.isdigit() and int(number) == last + 1:
+            m_at, m_who, m_what, m_count = merged[-1]
+            m_general = m_what if m_count > 1 else re.sub(rf"\b{last}\b", "N", m_what, count=1)
+            if m_who.rpartition(" ")[0].removesuffix("s") == prefix and m_general == general:
+                last += 1
+                merged[-1] = (m_at, f"{prefix}s {first}-{last}", general, m_count + 1)
+                continue
+        merged.append((at, who, what, 1))
+        first = last = int(number) if number.isdigit() else -1
+    return merged

@@ -320,7 +320,7 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
         did=" ".join((did or item.name).split()),
         failure=failure,
         likely_bug=likely.args[0] if likely else "",
-        note=handle.patience.note(),
+        note=handle.patience.note(test=item.nodeid),
         transcript=handle.transcript.lines(),
         program_line=exit_description or process.state().describe(),
         outputs={"OUTPUT": process.output.last_lines()},

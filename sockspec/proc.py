@@ -245,8 +245,14 @@ class TreeState:
             f"{self.fds} open fd(s)",
         ]
         if self.zombies:
-            parts[2] += " " + ",".join(map(str, self.zombies))
+            parts[2] += f" ({pids(self.zombies)})"
         return ", ".join(parts)
+
+
+def pids(numbers: tuple[int, ...] | list[int], shown: int = 6) -> str:
+    """A list of process ids, shortened when long: '41, 42, 43, ... (26 in all)'."""
+    listed = ", ".join(map(str, numbers[:shown]))
+    return listed + (f", ... ({len(numbers)} in all)" if len(numbers) > shown else "")
 
 
 def tree_state(pid: int) -> TreeState:

@@ -148,11 +148,12 @@ class Patience:
             {kind: min(self._shortened(kind), getattr(self.full, kind)) for kind in self.first_missed}
         )
 
-    def note(self, who: str = "server") -> str:
-        """Why deadlines are shorter from now on, for a failure message ('' if they are not)."""
+    def note(self, who: str = "server", test: str = "") -> str:
+        """Why `test`'s deadlines were shorter, for its failure message ('' if they were not)."""
         return "; ".join(
-            f"the {who} missed the {getattr(self.full, kind):g} s {kind} deadline in {test}"
+            f"the {who} missed the {getattr(self.full, kind):g} s {kind} deadline in {first}"
             + (" and has not answered anything yet" if kind == "reply" and not self.ever_answered else "")
             + f", so later {kind} waits give up after {self._shortened(kind):g} s"
-            for kind, test in self.first_missed.items()
+            for kind, first in self.first_missed.items()
+            if first != test
         )

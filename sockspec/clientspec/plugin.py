@@ -255,7 +255,7 @@ def _render(item: pytest.Item, handle: ClientHandle, failure: SpecFailure) -> st
         did=" ".join((did or item.name).split()),
         failure=failure,
         likely_bug=likely.args[0] if likely else "",
-        note=handle.patience.note(who="client"),
+        note=handle.patience.note(who="client", test=item.nodeid),
         transcript=handle.transcript.lines(),
         client=program.describe() if program else "not started",
         stdout=stdout,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec import proc
 from sockspec.failure import check
 
 pytestmark = [
@@ -33,13 +34,13 @@ def expect_children_gone(server, after: str) -> None:
         not settled.children,
         f"every child process to exit {after}",
         f"{len(settled.children)} child process(es) still run after {server.timeouts.settle:g} s: "
-        f"{list(settled.children)}",
+        f"{proc.pids(settled.children)}",
         CHILD_EXIT_HINT,
     )
     check(
         not settled.zombies,
         f"every exited child to be reaped {after}",
-        f"{len(settled.zombies)} zombie(s) remain after {server.timeouts.settle:g} s: {list(settled.zombies)}",
+        f"{len(settled.zombies)} zombie(s) remain after {server.timeouts.settle:g} s: {proc.pids(settled.zombies)}",
         "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
         "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)",
     )

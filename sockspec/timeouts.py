@@ -34,7 +34,7 @@ class Timeouts:
     stop: float = 2.0
     build: float = 120.0
     silence: float = 1.0
-    cpu_window: float = 1.5
+    cpu_window: float = 1.0
 
     def scaled(self, factor: float) -> Timeouts:
         return Timeouts(**{k: v * factor for k, v in dataclasses.asdict(self).items()})

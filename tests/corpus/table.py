@@ -23,7 +23,9 @@ from tests.corpus.entries import Entry, RunResult
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tests.corpus.table", description=__doc__.split("\n")[0])
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="spec runs at once (default: cores)")
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="spec runs at once (default: cores)"
+    )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", default=[], help="run only entries whose name contains one of these"
     )
@@ -57,10 +59,14 @@ def run_all(chosen: list[Entry], jobs: int) -> dict[Entry, RunResult]:
             entry = futures[future]
             result = future.result()
             results[entry] = result
-            verdict = ("caught" if result.caught else "NOT caught") if entry.kind == "buggy" else (
-                "passed" if result.passed else "FAILED"
+            verdict = (
+                ("caught" if result.caught else "NOT caught")
+                if entry.kind == "buggy"
+                else ("passed" if result.passed else "FAILED")
             )
-            print(f"[{done}/{len(order)}] {entry.name}: {verdict} ({result.seconds:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"[{done}/{len(order)}] {entry.name}: {verdict} ({result.seconds:.0f} s)", file=sys.stderr, flush=True
+            )
     return results
 
 
@@ -68,7 +74,7 @@ def row(name: str, verdict: str, detail: str, width: int) -> str:
     return f"  {name:<{width}}  {verdict:<10} {detail}".rstrip()
 
 
-def render(results: dict[Entry, RunResult]) -> list[str]:
+def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
     lines: list[str] = []
     buggy = sorted((e for e in results if e.kind == "buggy"), key=lambda e: (not e.seed, e.name))
     correct = sorted((e for e in results if e.kind == "correct"), key=lambda e: e.name)
@@ -82,8 +88,8 @@ def render(results: dict[Entry, RunResult]) -> list[str]:
         missing = [t for t in entry.caught_by if t not in result.failing()]
         if missing:
             detail += f"   [header's caught-by did not fail: {', '.join(missing)}]"
-        if entry.expect == "gap":
-            detail += "   [known spec gap]"
+        if entry.expect in ("gap", "flaky"):
+            detail += f"   [known: expect={entry.expect}]"
         lines.append(row(entry.describe(), verdict, detail, width))
 
     lines += ["", "CORRECT PROGRAMS (passed the whole spec?)"]
@@ -100,16 +106,32 @@ def render(results: dict[Entry, RunResult]) -> list[str]:
         lines += ["", "HARNESS ERRORS (failures that are not spec failures)"]
         lines += [f"  {e.name}: {t.nodeid.split('::')[-1]}: {t.summary}" for e, t in harness]
 
-    for role in sorted({e.role for e in results}):
+    for role in sorted({e.role for e in buggy}):
         catalog = entries.spec_catalog(role) or {}
         caught_somewhere = {f for e in buggy if e.role == role for f in results[e].failing()}
         nothing = sorted(set(catalog) - caught_somewhere)
-        lines += ["", f"catch nothing (spec/{role} tests no buggy program fails): {', '.join(nothing) or 'none'}"]
+        among = " run here" if partial else ""
+        lines += [
+            "",
+            f"catch nothing (spec/{role} tests no buggy program{among} fails): {', '.join(nothing) or 'none'}",
+        ]
 
+    roles = sorted({e.role for e in results})
+    lines.append("")
+    if len(roles) > 1:
+        for role in roles:
+            lines.append(
+                f"{role}s: "
+                + summary([e for e in buggy if e.role == role], [e for e in correct if e.role == role], results)
+            )
+    lines.append(summary(buggy, correct, results))
+    return lines
+
+
+def summary(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunResult]) -> str:
     caught = sum(results[e].caught for e in buggy)
     passed = sum(results[e].passed for e in correct)
-    lines += ["", f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct"]
-    return lines
+    return f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.monotonic()
     results = run_all(chosen, max(1, args.jobs))
-    print("\n".join(render(results)))
+    print("\n".join(render(results, partial=bool(args.only))))
     print(f"({len(chosen)} spec runs in {time.monotonic() - started:.0f} s with -j {args.jobs})", file=sys.stderr)
     return 1 if errors else 0
 

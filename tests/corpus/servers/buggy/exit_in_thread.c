@@ -1,6 +1,6 @@
 /* Calls exit(0) in the client's thread when its client leaves, which ends the whole process, not just the thread.
  *
- * sockspec: model=threaded reply=echo caught-by=test_serves_client_after_client,test_socket_released_after_close,test_restart_on_same_port
+ * sockspec: model=threaded reply=echo caught-by=test_serves_client_after_client,test_reset_after_chatting
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Reads the operator's line with fgets() and then calls getchar() "to eat the newline", as after scanf(): getchar() waits for a second line, so the reply is never sent.
  *
- * sockspec: model=iterative reply=stdin caught-by=test_one_message,test_many_messages_on_one_connection,test_serves_client_after_client
+ * sockspec: model=iterative reply=stdin caught-by=test_one_message
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Sends the operator's line with its terminating NUL byte (s.size() + 1), one byte more than the reply.
  *
- * sockspec: model=forking reply=stdin caught-by=test_many_messages_on_one_connection,test_nothing_added_before_close,test_half_close_gets_end_of_file
+ * sockspec: model=forking reply=stdin caught-by=test_many_messages_on_one_connection
  */
 #include <arpa/inet.h>
 #include <signal.h>

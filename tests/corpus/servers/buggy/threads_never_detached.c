@@ -2,7 +2,9 @@
  *
  * The thread count goes back down (an unjoined thread that returned is no
  * longer listed in /proc/PID/task), but its stack mapping stays: after some
- * thousands of clients pthread_create() fails.
+ * thousands of clients pthread_create() fails.  Measured: VmSize 2.3 MB at
+ * start, 478 MB after 50 clients, 1 thread.  The spec could compare VmSize
+ * (or the line count of /proc/PID/maps) before and after its 200 clients.
  *
  * sockspec: model=threaded reply=echo expect=gap
  */

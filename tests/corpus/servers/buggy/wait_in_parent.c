@@ -1,6 +1,6 @@
 /* The parent calls wait() right after fork() to avoid zombies, so it waits for each client to leave before accepting the next: one client at a time.
  *
- * sockspec: model=forking reply=echo caught-by=test_fifty_clients_interleaved,test_idle_client_does_not_block_others,test_slow_client_does_not_block_others,test_flooding_client_does_not_block_others,test_distinct_payloads_at_the_same_moment,test_two_hundred_clients_at_once
+ * sockspec: model=forking reply=echo caught-by=test_idle_client_does_not_block_others,test_slow_client_does_not_block_others,test_flooding_client_does_not_block_others
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
-/* Exits the whole server when recv() fails, so a client that resets its connection (ECONNRESET) takes the server down.
+/* Exits the whole server when recv() or send() fails, so a client that resets its connection (ECONNRESET) takes the server down.
  *
- * sockspec: model=iterative reply=echo caught-by=test_client_resets_mid_message,test_reset_after_chatting
+ * sockspec: model=iterative reply=echo caught-by=test_client_resets_mid_message,test_reset_after_chatting,test_reset_while_server_sends
  */
 #include <arpa/inet.h>
 #include <signal.h>
@@ -42,8 +42,10 @@ int main(int argc, char *argv[])
             ssize_t sent = 0;
             while (sent < n) {
                 ssize_t k = send(cfd, buf + sent, n - sent, 0);
-                if (k < 0)
-                    break;
+                if (k < 0) {
+                    perror("send");
+                    exit(1); /* BUG: the same, for send() */
+                }
                 sent += k;
             }
         }

@@ -1,0 +1,112 @@
+"""Meta-tests: the spec catches every buggy program of the corpus and passes every correct one.
+
+* each buggy program fails each spec test its header names in caught-by
+  (only those tests are run, so a broken server costs seconds, not minutes);
+* each correct program passes the whole spec;
+* every spec test function is named in some buggy program's caught-by, so
+  no spec test is unproven; and every header parses.
+
+A program whose header says expect=gap (a bug no spec test catches) or
+expect=false-alarm (a correct program the spec fails) is a recorded finding:
+its test is a strict xfail, so it turns red the day the spec changes.  One
+with expect=flaky (a bug the spec catches on some runs only) is a non-strict
+xfail: it reports how the spec did, and never fails the run.
+
+`python -m tests.corpus.table` runs the whole spec on every program instead,
+and prints which tests failed where.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.corpus import entries
+from tests.corpus.entries import Entry
+
+ENTRIES = entries.discover()[0]  # a program whose header does not parse fails test_header_parses
+BUGGY = [e for e in ENTRIES if e.kind == "buggy"]
+CORRECT = [e for e in ENTRIES if e.kind == "correct"]
+
+
+def marked(entry: Entry, finding: str) -> pytest.param:
+    """A test parameter for `entry`: a strict xfail if its header records `finding`, a
+    non-strict one if it records that the spec catches it only sometimes."""
+    marks = []
+    if entry.expect == finding:
+        marks.append(pytest.mark.xfail(strict=True, reason=f"{finding} recorded in the header: {entry.description}"))
+    elif entry.expect == "flaky":
+        marks.append(pytest.mark.xfail(strict=False, reason=f"the spec catches it only sometimes: {entry.description}"))
+    return pytest.param(entry, id=entry.id, marks=marks)
+
+
+# -- static ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "role", "kind"), entries.corpus_files(), ids=lambda v: getattr(v, "name", v))
+def test_header_parses(path, role, kind):
+    """Every corpus program has a header that follows tests/corpus/README.md."""
+    entry = entries.load(path, role, kind)
+    assert entry.description
+
+
+def test_seed_headers_parse():
+    assert len(entries.seed_entries()) == len(entries.SEED_HEADERS)
+
+
+@pytest.mark.parametrize("role", sorted(entries.ROLES))
+def test_every_spec_test_is_caught_by_some_buggy_program(role):
+    """No spec test is unproven: each one is named in some buggy program's caught-by."""
+    catalog = entries.spec_catalog(role)
+    if catalog is None:
+        pytest.skip(f"there is no spec/{role} yet")
+    proven = {test for e in BUGGY if e.role == role for test in e.caught_by}
+    unproven = sorted(set(catalog) - proven)
+    assert not unproven, f"spec/{role} tests no buggy program claims to fail: {', '.join(unproven)}"
+
+
+def test_caught_by_selects_exactly_its_tests():
+    """-k 'test_a or test_b' matches by substring: no spec test's name may contain another's."""
+    for role in entries.ROLES:
+        names = sorted(entries.spec_catalog(role) or {})
+        clashes = [(a, b) for a in names for b in names if a != b and a in b]
+        assert not clashes, f"-k would select more than asked: {clashes}"
+
+
+# -- running the spec ----------------------------------------------------------------
+# Correct programs first: each runs the whole spec, the longest runs here, so under
+# pytest -n they start early instead of ending the run alone.
+
+
+@pytest.mark.parametrize("entry", [marked(e, "false-alarm") for e in CORRECT])
+def test_correct_program_passes(entry: Entry):
+    """Run the whole spec: the program must pass every test that applies to it."""
+    result = entries.run(entry)
+    print(f"{entry.describe()}: {len(result.tests)} spec tests in {result.seconds:.0f} s")
+    assert result.passed, f"{entry.name} ({entry.description}) fails the spec:\n{result.failure_summaries()}"
+
+
+@pytest.mark.parametrize("entry", [marked(e, "gap") for e in BUGGY])
+def test_buggy_program_is_caught(entry: Entry):
+    """Run the program's caught-by tests (the whole spec for a recorded gap): each must fail."""
+    if entry.expect == "gap":
+        result = entries.run(entry)
+        print(f"{entry.describe()}: failing spec tests: {result.compact_failures() or 'none'}")
+        assert result.caught, f"no spec test catches {entry.name}: {entry.description}"
+        return
+    runs, first_failed = entries.prove_caught(entry)
+    for number, result in enumerate(runs, 1):
+        print(
+            f"{entry.describe()} run {number} ({result.seconds:.0f} s): "
+            f"failing spec tests: {result.compact_failures() or 'none'}"
+        )
+    last = runs[-1]
+    assert not last.startup_error, f"{entry.name} does not start: {last.startup_error}"
+    assert not last.timed_out, f"the spec run against {entry.name} did not finish"
+    missing = [test for test, number in first_failed.items() if not number]
+    ran = {t.function for result in runs for t in result.tests}
+    assert not missing, (
+        f"{entry.name} ({entry.description})\n"
+        f"these caught-by tests did not fail in {len(runs)} run(s): {', '.join(missing)}"
+        + (f"\nnot run at all: {', '.join(t for t in missing if t not in ran)}" if set(missing) - ran else "")
+        + f"\nfailed: {last.compact_failures() or 'nothing'}\n{last.output[-2000:] if not last.tests else ''}"
+    )

@@ -217,20 +217,33 @@ class Exchange:
         return not self.expected.startswith(bytes(self.got))
 
 
+# A large reply may take longer than `seconds` in all, as long as bytes keep coming; this many
+# times `seconds` bounds even a server that trickles.
+PROGRESS_ROUNDS = 10
+
+
 def converse(exchanges: list[Exchange], seconds: float) -> None:
-    """Run all exchanges at once; raise SpecFailure for the first that goes wrong."""
-    deadline = Deadline(seconds)
+    """Run all exchanges at once; raise SpecFailure for the first that goes wrong.
+
+    `seconds` bounds each wait for progress: the conversation fails when no
+    byte has moved for that long (or after PROGRESS_ROUNDS times as long in all).
+    """
+    overall = Deadline(seconds * PROGRESS_ROUNDS)
+    quiet = Deadline(seconds)
     with selectors.DefaultSelector() as selector:
         for ex in exchanges:
             selector.register(ex.client._sock(), _interest(ex), ex)
         pending = [ex for ex in exchanges if not ex.done()]
-        while pending and not deadline.expired():
-            for key, events in selector.select(deadline.remaining()):
+        while pending and not quiet.expired() and not overall.expired():
+            for key, events in selector.select(min(quiet.remaining(), overall.remaining())):
                 ex: Exchange = key.data
+                moved = ex.sent + len(ex.got)
                 if events & selectors.EVENT_WRITE and ex.may_send():
                     _send_some(ex)
                 if events & selectors.EVENT_READ and not ex.end:
                     _receive_some(ex)
+                if ex.sent + len(ex.got) != moved:
+                    quiet = Deadline(seconds)
                 if ex.wrong_so_far():
                     _take_what_already_arrived(ex)
                     _log(ex)
@@ -303,12 +316,21 @@ def _log(ex: Exchange) -> None:
         ex.client.transcript.add(ex.client.name, {"eof": "end of file"}.get(ex.end, ex.end))
 
 
+def _bytes(count: int) -> str:
+    return f"{count} byte" + ("" if count == 1 else "s")
+
+
 def _fail(ex: Exchange, seconds: float) -> None:
     got = bytes(ex.got)
     name = ex.client.name
+    if not ex.done_sending() and ex.wait_for_echo and len(got) < ex.sent:
+        echoed = describe_difference(ex.expected[: ex.sent], got) if got else "nothing"
+        expected = f"the echo of the {_bytes(ex.sent)} {name} sent so far, before it sends the next piece"
+        ending = f"; the connection ended ({ex.end})" if ex.end else f" in {seconds:g} s"
+        raise SpecFailure(expected, f"{name} received {echoed}{ending}", missed_deadline="" if ex.end else "reply")
     if not ex.done_sending():
         expected = f"{name} to send {ex.total} bytes"
-        happened = f"the server stopped reading after {ex.sent} bytes"
+        happened = f"the server stopped reading after {_bytes(ex.sent)}"
         if ex.end:
             happened += f" and the connection ended ({ex.end})"
         raise SpecFailure(expected, happened, missed_deadline="" if ex.end else "reply")

@@ -7,6 +7,7 @@ test's own and are closed when it ends.
 
 from __future__ import annotations
 
+import selectors
 import time
 from collections.abc import Callable
 
@@ -15,7 +16,11 @@ from sockspec.client import Client
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.replies import EchoReplies, StdinReplies
 from sockspec.server import ServerProcess
-from sockspec.timeouts import Patience, Timeouts, wait_for
+from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_for
+
+
+FLOOD_BLOCK = bytes(range(256)) * 256
+FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
 
 
 class ServerHandle:
@@ -111,6 +116,42 @@ class ServerHandle:
         else:
             wait_for(holds, seconds)
         return last[0]
+
+    def flood_until_blocked(self, client: Client) -> int:
+        """Send on `client`'s connection without ever reading, until the server is stuck sending to it.
+
+        Keeps sending whenever the kernel takes more, until the server has
+        unread bytes from this client while all its threads are blocked: it
+        can then only be blocked in send(), as any echo server is whose client
+        does not read.  Returns the bytes sent.
+        """
+        sock = client.sock
+        assert sock is not None
+        sent = 0
+
+        def stuck() -> bool:
+            end = proc.server_end(sock)
+            state = self.state()
+            return bool(end and end.receive_queue) and all(
+                proc.threads_all_sleeping(pid) for pid in (state.pid, *state.descendants)
+            )
+
+        deadline = Deadline(self.patience.full.settle)
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_WRITE)
+            while sent < FLOOD_LIMIT and not deadline.expired():
+                if selector.select(POLL_INTERVAL):
+                    try:
+                        sent += sock.send(FLOOD_BLOCK)
+                        continue
+                    except BlockingIOError:
+                        pass
+                if stuck():
+                    self.transcript.add(client.name, f"sent {sent} bytes without reading any")
+                    self.transcript.add("server", f"stopped reading from {client.name}: it waits to send to it")
+                    return sent
+        self.transcript.add(client.name, f"sent {sent} bytes without reading any; the server still reads")
+        return sent
 
     def warm_up(self) -> proc.TreeState:
         """Serve one client, wait for the server to settle, and make that state the baseline.

@@ -231,6 +231,7 @@ class TreeState:
     zombies: tuple[int, ...] = ()  # direct children that exited and were not reaped
     descendants: tuple[int, ...] = ()  # every live process below the server
     cpu_ticks: int = 0  # server plus live descendants
+    mappings: int = 0  # memory areas of the server process
     fd_list: dict[int, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -255,14 +256,42 @@ def pids(numbers: tuple[int, ...] | list[int], shown: int = 6) -> str:
     return listed + (f", ... ({len(numbers)} in all)" if len(numbers) > shown else "")
 
 
-def tree_state(pid: int) -> TreeState:
-    """Snapshot of the server process `pid` and its descendants."""
+def ancestors(pid: int, table: dict[int, ProcStat]) -> set[int]:
+    """The parent of `pid`, its parent, and so on."""
+    found: set[int] = set()
+    parent = table[pid].ppid if pid in table else 0
+    while parent in table and parent not in found:
+        found.add(parent)
+        parent = table[parent].ppid
+    return found
+
+
+def memory_mappings(pid: int) -> int:
+    """How many memory areas the process has mapped (a thread never joined keeps its stack's)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            return f.read().count(b"\n")
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
+def tree_state(pid: int, adopted: set[int] | frozenset[int] = frozenset()) -> TreeState:
+    """Snapshot of the server process `pid` and the processes it started.
+
+    `adopted` are processes the server started that are no longer below it:
+    a double fork re-parents the grandchild that serves a client to a
+    subreaper.  They count as its children, since they serve its clients.
+    """
     table = process_table()
     me = table.get(pid)
     if me is None or me.state in ("Z", "X"):
         return TreeState(pid=pid, alive=False, state=me.state if me else "-", threads=0, fds=0)
     kids = children(pid, table)
-    below = [s for s in descendants(pid, table) if s.state not in ("Z", "X")]
+    below = {s.pid: s for s in descendants(pid, table) if s.state not in ("Z", "X")}
+    strays = [table[p] for p in adopted if p in table and p not in below and table[p].state not in ("Z", "X")]
+    for stray in strays:
+        below[stray.pid] = stray
+        below.update((s.pid, s) for s in descendants(stray.pid, table) if s.state not in ("Z", "X"))
     fd_list = fd_targets(pid)
     return TreeState(
         pid=pid,
@@ -270,10 +299,11 @@ def tree_state(pid: int) -> TreeState:
         state=me.state,
         threads=thread_count(pid),
         fds=len(fd_list),
-        children=tuple(s.pid for s in kids if s.state not in ("Z", "X")),
+        children=tuple(s.pid for s in [*kids, *strays] if s.state not in ("Z", "X")),
         zombies=tuple(s.pid for s in kids if s.state == "Z"),
-        descendants=tuple(s.pid for s in below),
-        cpu_ticks=me.cpu_ticks + sum(s.cpu_ticks for s in below),
+        descendants=tuple(below),
+        cpu_ticks=me.cpu_ticks + sum(s.cpu_ticks for s in below.values()),
+        mappings=memory_mappings(pid),
         fd_list=fd_list,
     )
 

@@ -98,10 +98,6 @@ class ProcessTree:
     def pid(self) -> int:
         return self.popen.pid
 
-    def remember(self, pids: tuple[int, ...]) -> None:
-        """Note descendants seen, so they are killed even after they leave the tree."""
-        self._seen.update(pids)
-
     def members(self) -> set[int]:
         """Every live or unreaped process of this tree: started, forked, or orphaned to us.
 

@@ -55,9 +55,11 @@ class ServerProcess:
         return self.tree.output
 
     def state(self) -> proc.TreeState:
-        snapshot = proc.tree_state(self.pid)
-        self.tree.remember(snapshot.descendants)
-        return snapshot
+        """The server and every process it started, even those re-parented away from it."""
+        members = self.tree.members()
+        table = proc.process_table()
+        adopted = members - {self.pid} - proc.ancestors(self.pid, table)
+        return proc.tree_state(self.pid, adopted)
 
     def alive(self) -> bool:
         stat = proc.read_stat(self.pid)
@@ -141,16 +143,20 @@ def _wait_listening(server: ServerProcess) -> None:
     def listening() -> bool:
         tree = server.tree.members()
         if server.tree.popen.poll() is not None and not tree:
+            if proc.listeners_on(server.port):
+                raise PortTaken()  # it could not bind because another program holds the port
             return True  # everything exited: stop waiting, reported below
+        ours = set().union(*(proc.socket_inodes(pid) for pid in tree))
+        if not ours:
+            return False  # no socket yet: no need to read the (possibly huge) socket table
         inodes = proc.listeners_on(server.port)
-        if not inodes:
-            return False
         for inode, address in inodes.items():
-            holders = proc.holders_of(inode, sorted(tree))
-            if holders:
-                found["pid"], found["address"] = _topmost(holders), address
+            if inode in ours:
+                found["pid"], found["address"] = _topmost(proc.holders_of(inode, sorted(tree))), address
                 return True
-        raise PortTaken()
+        if inodes:
+            raise PortTaken()
+        return False
 
     wait_for(listening, server.timeouts.start)
     lines = server.output.last_lines()

@@ -8,9 +8,7 @@
 
 A program whose header says expect=gap (a bug no spec test catches) or
 expect=false-alarm (a correct program the spec fails) is a recorded finding:
-its test is a strict xfail, so it turns red the day the spec changes.  One
-with expect=flaky (a bug the spec catches on some runs only) is a non-strict
-xfail: it reports how the spec did, and never fails the run.
+its test is a strict xfail, so it turns red the day the spec changes.
 
 `python -m tests.corpus.table` runs the whole spec on every program instead,
 and prints which tests failed where.
@@ -29,13 +27,10 @@ CORRECT = [e for e in ENTRIES if e.kind == "correct"]
 
 
 def marked(entry: Entry, finding: str) -> pytest.param:
-    """A test parameter for `entry`: a strict xfail if its header records `finding`, a
-    non-strict one if it records that the spec catches it only sometimes."""
+    """A test parameter for `entry`: a strict xfail if its header records `finding`."""
     marks = []
     if entry.expect == finding:
         marks.append(pytest.mark.xfail(strict=True, reason=f"{finding} recorded in the header: {entry.description}"))
-    elif entry.expect == "flaky":
-        marks.append(pytest.mark.xfail(strict=False, reason=f"the spec catches it only sometimes: {entry.description}"))
     return pytest.param(entry, id=entry.id, marks=marks)
 
 
@@ -93,20 +88,14 @@ def test_buggy_program_is_caught(entry: Entry):
         print(f"{entry.describe()}: failing spec tests: {result.compact_failures() or 'none'}")
         assert result.caught, f"no spec test catches {entry.name}: {entry.description}"
         return
-    runs, first_failed = entries.prove_caught(entry)
-    for number, result in enumerate(runs, 1):
-        print(
-            f"{entry.describe()} run {number} ({result.seconds:.0f} s): "
-            f"failing spec tests: {result.compact_failures() or 'none'}"
-        )
-    last = runs[-1]
-    assert not last.startup_error, f"{entry.name} does not start: {last.startup_error}"
-    assert not last.timed_out, f"the spec run against {entry.name} did not finish"
-    missing = [test for test, number in first_failed.items() if not number]
-    ran = {t.function for result in runs for t in result.tests}
+    result, missing = entries.prove_caught(entry)
+    print(f"{entry.describe()} ({result.seconds:.0f} s): failing spec tests: {result.compact_failures() or 'none'}")
+    assert not result.startup_error, f"{entry.name} does not start: {result.startup_error}"
+    assert not result.timed_out, f"the spec run against {entry.name} did not finish"
+    ran = {t.function for t in result.tests}
     assert not missing, (
         f"{entry.name} ({entry.description})\n"
-        f"these caught-by tests did not fail in {len(runs)} run(s): {', '.join(missing)}"
+        f"these caught-by tests did not fail: {', '.join(missing)}"
         + (f"\nnot run at all: {', '.join(t for t in missing if t not in ran)}" if set(missing) - ran else "")
-        + f"\nfailed: {last.compact_failures() or 'nothing'}\n{last.output[-2000:] if not last.tests else ''}"
+        + f"\nfailed: {result.compact_failures() or 'nothing'}\n{result.output[-2000:] if not result.tests else ''}"
     )

@@ -154,7 +154,6 @@ class ClientProgram:
     def live_members(self) -> list[int]:
         table = proc.process_table()
         members = self.tree.members()
-        self.tree.remember(tuple(members))
         return [pid for pid in members if pid in table and table[pid].state not in ("Z", "X")]
 
     def waiting(self) -> bool:

@@ -1,5 +1,8 @@
 """`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its reports.
 
+`--role client` grades a class of clients instead, with the client half of
+the spec and everything else the same.
+
 Exit status: 0 when every submission got a verdict (whatever the
 verdicts), 2 for a usage error, 3 if the grader itself failed on some
 submission (its report says so), 130 when interrupted.  An interrupted run
@@ -27,13 +30,15 @@ from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
 from sockspec.grade.isolation import Isolation, detect
 from sockspec.grade.progress import Progress, clock
-from sockspec.grade.record import Record
+from sockspec.grade.record import Record, assignment
 from sockspec.grade.reports import folder_name
-from sockspec.grade.run import Settings, grade, save
+from sockspec.grade.run import Settings, grade, new_record, save
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
 from sockspec.targets import MODELS, REPLIES
 
-PROJECT = Path(sockspec.__file__).resolve().parent.parent  # holds spec/server beside the package
+ROLES = ("server", "client")
+
+PROJECT = Path(sockspec.__file__).resolve().parent.parent  # holds spec/ beside the package
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
 
@@ -41,8 +46,12 @@ INTERRUPTED = 130
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sockspec grade", description="Grade every submission in a folder.")
     p.add_argument("submissions", type=Path, help="folder with one entry (file or folder) per student")
-    p.add_argument("--model", required=True, choices=MODELS, help="the server model the assignment asks for")
-    p.add_argument("--reply", default="echo", choices=REPLIES, help="echo (default) or stdin, as for the spec")
+    p.add_argument("--role", default="server", choices=ROLES, help="grade servers (default) or clients")
+    p.add_argument("--model", choices=MODELS, help="the server model the assignment asks for (servers: required)")
+    p.add_argument("--reply", choices=REPLIES, help="servers: echo (default) or stdin, as for the spec")
+    p.add_argument(
+        "--client-binary", action="store_true", help="clients: grade the binary-safe tests too (every byte shown)"
+    )
     p.add_argument("--out", type=Path, default=Path("grades"), help="where reports go (default ./grades)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
     p.add_argument("--timeout", type=float, default=300.0, help="wall clock per submission, seconds (default 300)")
@@ -70,21 +79,45 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return int(k), int(n)
 
 
-def fingerprint(model: str, reply: str, options: list[str], namespaces: bool) -> str:
+def fingerprint(model: str, reply: str, options: list[str], namespaces: bool, role: str = "server") -> str:
     """Of everything that decides test outcomes: the spec, the harness and the options."""
-    digest = hashlib.sha256(repr((model, reply, options, namespaces)).encode())
-    for folder in (PROJECT / "spec" / "server", PROJECT / "sockspec"):
+    if role == "server":
+        digest = hashlib.sha256(repr((model, reply, options, namespaces)).encode())
+        folders = [PROJECT / "spec" / "server", PROJECT / "sockspec"]
+    else:
+        digest = hashlib.sha256(repr((role, options, namespaces)).encode())
+        folders = [PROJECT / "spec" / "client", PROJECT / "sockspec", PROJECT / "sockspec" / "clientspec"]
+    for folder in folders:
         for path in sorted(folder.glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def check_role(args: argparse.Namespace) -> None:
+    """The options that belong to the other role are a usage error, not silently ignored."""
+    if args.role == "server":
+        if args.model is None:
+            raise ValueError("--model is required for servers (iterative, forking or threaded)")
+        if args.client_binary:
+            raise ValueError("--client-binary is for --role client")
+        args.reply = args.reply or "echo"
+        return
+    given = [option for option, value in (("--model", args.model), ("--reply", args.reply)) if value is not None]
+    if given:
+        raise ValueError(
+            f"{' and '.join(given)} do{'es' if len(given) == 1 else ''} not apply to --role client: a client has no "
+            "server model, and the spec plays its server"
+        )
+    args.model = args.reply = ""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     err = sys.stderr
     try:
+        check_role(args)
         shard_index, shard_count = parse_shard(args.shard)
-        weights = load_weights(args.weights)
+        weights = load_weights(args.weights, args.role)
         waits = timeouts.Timeouts().with_overrides(timeouts.parse_overrides(args.sockspec_timeout))
         if args.sockspec_time_scale <= 0 or args.jobs < 1 or args.timeout <= 0:
             raise ValueError("--sockspec-time-scale, --jobs and --timeout must be positive")
@@ -96,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spec_options = [f"--sockspec-timeout={item}" for item in args.sockspec_timeout]
     spec_options.append(f"--sockspec-time-scale={args.sockspec_time_scale:g}")
-    submissions = shard(discover(args.submissions), shard_index, shard_count)
+    submissions = shard(discover(args.submissions, args.role), shard_index, shard_count)
     args.out.mkdir(parents=True, exist_ok=True)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # terminated like Ctrl-C: kill and keep reports
@@ -106,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         isolation.notes.append(f"with RLIMIT_NPROC shared, submissions are graded one at a time, not {args.jobs}")
         args.jobs = 1
     try:
+        decisive = spec_options + [str(args.timeout)] + (["--client-binary"] if args.client_binary else [])
         settings = Settings(
             project=PROJECT,
             model=args.model,
@@ -115,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             waits=waits,
             spec_options=tuple(spec_options),
             weights=weights,
-            applicable=tuple(applicable_tests(PROJECT, args.model, args.reply)),
-            fingerprint=fingerprint(args.model, args.reply, spec_options + [str(args.timeout)], isolation.namespaces),
+            applicable=tuple(applicable_tests(PROJECT, args.model, args.reply, args.role, args.client_binary)),
+            fingerprint=fingerprint(args.model, args.reply, decisive, isolation.namespaces, args.role),
+            role=args.role,
+            binary=args.client_binary,
         )
         return _grade_all(submissions, settings, isolation, args, (shard_index, shard_count), err)
     finally:
@@ -198,7 +234,7 @@ def _grade_all(
     progress.close()
     finished = [records[s.name] for s in submissions if s.name in records]
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
-    reports.write_class_reports(args.out, finished, settings.model, settings.reply, extra)
+    reports.write_class_reports(args.out, finished, assignment(settings.role, settings.model, settings.reply), extra)
     print(
         f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
         f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ "
@@ -219,7 +255,7 @@ def _rescore(record: Record, settings: Settings, out: Path) -> Record:
 
 def _internal_error(sub: Submission, settings: Settings, out: Path, trace: str) -> Record:
     reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
-    record = Record(sub.name, sub.kind, settings.model, settings.reply, "error", reason, digest=sub.digest)
+    record = new_record(sub, settings, "error", reason)
     record.problem = reason
     record.tests = settings.tests({})
     save(record, out / folder_name(sub.name), {"grader-error.txt": trace.encode()})

@@ -1,10 +1,11 @@
 """Find the submissions in a class folder, what kind each is, and a digest of its content.
 
 One entry per student: a single source file, or a folder.  A folder with a
-`run` script is run as is; otherwise the one source in it that is a server
-is chosen (a student often hands in the seed's client next to their
-server).  Anything else is still a submission, with a `problem` saying in
-one line why it cannot be run: every student gets a verdict.
+`run` script is run as is; otherwise the one source in it that plays the
+graded role is chosen (a student often hands in the seed's client next to
+their server): the server calls listen(), the client calls connect() and
+not listen().  Anything else is still a submission, with a `problem`
+saying in one line why it cannot be run: every student gets a verdict.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SOURCE_SUFFIXES = (*COMPILERS, ".py")
 KINDS = {".c": "c", ".cpp": "c++", ".cc": "c++", ".py": "python"}
 MAX_BYTES = 50 << 20  # larger than any hand-in; copying more into the sandbox is refused
 LISTENS = re.compile(rb"\blisten\s*\(")
+CONNECTS = re.compile(rb"\b(?:connect|create_connection)\s*\(")  # C's connect(), Python's too
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,15 @@ class Submission:
         return [p for p in _files(self.path) if p.suffix in SOURCE_SUFFIXES or p.name == "run"]
 
 
-def discover(folder: Path) -> list[Submission]:
-    """Every submission in `folder`, sorted by name; hidden entries are ignored."""
+def discover(folder: Path, role: str = "server") -> list[Submission]:
+    """Every submission in `folder`, sorted by name; hidden entries are ignored.  `role` (server or
+    client) decides which source of a folder holding several is the program."""
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     stems = [_stem(p) for p in entries]
     found = []
     for entry, stem in zip(entries, stems, strict=True):
         name = stem if stems.count(stem) == 1 else entry.name  # alice.c and alice.py: keep both apart
-        found.append(_submission(name, entry))
+        found.append(_submission(name, entry, role))
     return found
 
 
@@ -75,7 +78,7 @@ def _digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _submission(name: str, entry: Path) -> Submission:
+def _submission(name: str, entry: Path, role: str) -> Submission:
     try:
         digest, size = _digest(entry)
     except OSError as error:
@@ -93,19 +96,25 @@ def _submission(name: str, entry: Path) -> Submission:
     if not sources:
         what = "the folder is empty" if not _files(entry) else "no C, C++ or Python source and no run script"
         return Submission(name, entry, "none", None, digest, what)
-    chosen = _server_among(sources)
+    chosen = _program_among(sources, role)
     if chosen is None:
         names = ", ".join(str(p.relative_to(entry)) for p in sources[:4])
-        problem = f"cannot tell which source is the server ({names}); add a run script"
+        problem = f"cannot tell which source is the {role} ({names}); add a run script"
         return Submission(name, entry, "none", None, digest, problem)
     return Submission(name, entry, KINDS[chosen.suffix], chosen, digest)
 
 
-def _server_among(sources: list[Path]) -> Path | None:
+def _program_among(sources: list[Path], role: str) -> Path | None:
+    """The one source that is the server (calls listen()) or the client (calls connect(), not
+    listen()); failing that, the one named after its role."""
     if len(sources) == 1:
         return sources[0]
-    listening = [p for p in sources if LISTENS.search(p.read_bytes())]
-    if len(listening) == 1:
-        return listening[0]
-    named = [p for p in listening or sources if "server" in p.stem.lower()]
+    texts = {p: p.read_bytes() for p in sources}
+    if role == "server":
+        playing = [p for p in sources if LISTENS.search(texts[p])]
+    else:
+        playing = [p for p in sources if CONNECTS.search(texts[p]) and not LISTENS.search(texts[p])]
+    if len(playing) == 1:
+        return playing[0]
+    named = [p for p in playing or sources if role in p.stem.lower()]
     return named[0] if len(named) == 1 else None

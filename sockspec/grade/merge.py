@@ -44,19 +44,26 @@ def load_shard(folder: Path) -> tuple[dict, list[Record]]:
     return summary, records
 
 
+def _graded_as(summary: dict) -> dict:
+    return {"role": summary.get("role", "server"), "model": summary.get("model"), "reply": summary.get("reply")}
+
+
+def _said(graded: dict) -> str:
+    if graded["role"] != "server":
+        return f"as {graded['role']}s"
+    return f"as model {graded['model']}, reply {graded['reply']}"
+
+
 def merge(shards: list[Path], out: Path) -> list[Record]:
-    model = reply = None
+    graded: dict | None = None
     chosen: dict[str, tuple[Record, Path]] = {}
     parts = []
     for folder in shards:
         summary, records = load_shard(folder)
-        if model is None:
-            model, reply = summary["model"], summary["reply"]
-        elif (summary["model"], summary["reply"]) != (model, reply):
-            raise MergeError(
-                f"{folder} was graded as model {summary['model']}, reply {summary['reply']}; "
-                f"{shards[0]} as model {model}, reply {reply}"
-            )
+        if graded is None:
+            graded = _graded_as(summary)
+        elif _graded_as(summary) != graded:
+            raise MergeError(f"{folder} was graded {_said(_graded_as(summary))}; {shards[0]} {_said(graded)}")
         parts.append(summary.get("shard", "?"))
         for record in records:
             if record.name in chosen and chosen[record.name][0].digest != record.digest:
@@ -70,7 +77,8 @@ def merge(shards: list[Path], out: Path) -> list[Record]:
             shutil.copytree(source, target)
     records = sorted((record for record, _ in chosen.values()), key=lambda r: r.name)
     extra = {"merged_from": [str(folder) for folder in shards], "shards": parts}
-    reports.write_class_reports(out, records, str(model), str(reply), extra)
+    assert graded is not None  # argparse asks for at least one shard
+    reports.write_class_reports(out, records, graded, extra)
     return records
 
 

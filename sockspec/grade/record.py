@@ -24,8 +24,8 @@ BUILD_OUTPUT_LIMIT = 8000
 class Record:
     name: str
     kind: str
-    model: str
-    reply: str
+    model: str  # the server model graded; '' for a client
+    reply: str  # the server reply mode graded; '' for a client
     verdict: str  # pass: every applicable test passed; fail: some did not; error: could not be graded
     reason: str  # one line
     tests: list[ScoredTest] = field(default_factory=list)
@@ -35,6 +35,7 @@ class Record:
     note: str = ""  # how it was run: where it listens, fallbacks
     problem: str = ""  # why it could not be run at all, if so
     build_output: str = ""  # what the compiler said, cut to BUILD_OUTPUT_LIMIT characters
+    role: str = "server"  # what was graded: a server, or a client
 
     @property
     def score(self) -> float:
@@ -85,6 +86,11 @@ class Record:
             return cls.from_json(json.loads((folder / RECORD_FILE).read_text()))
         except (OSError, ValueError, TypeError, KeyError):
             return None
+
+
+def assignment(role: str, model: str, reply: str) -> dict[str, str | None]:
+    """What a class was graded as, for summaries: a client has no model and no reply mode."""
+    return {"role": role, "model": model or None, "reply": reply or None}
 
 
 def judge(tests: list[ScoredTest], timed_out: bool, limit: float, ended_early: str = "") -> tuple[str, str]:

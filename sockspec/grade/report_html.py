@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
+from typing import Any
 
 from sockspec.grade.record import Record
 from sockspec.grade.scoring import NOT_RUN, PASSED
@@ -79,22 +80,26 @@ def _cell_class(record: Record, row: dict[str, float] | None) -> str:
 
 def render(
     records: list[Record],
-    model: str,
-    reply: str,
+    graded: dict[str, Any],
     files: dict[str, list[str]] | None = None,
     title: str = "sockspec grades",
 ) -> str:
-    """The page; `files` maps a student to their report files, as links relative to the page."""
+    """The page; `graded` is record.assignment() (role, model, reply); `files` maps a student to
+    their report files, as links relative to the page."""
     families = families_of(records)
     anchors = _anchors(records)
     counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "error")}
     e = html.escape
+    if graded.get("role", "server") == "server":
+        what = f"servers, model <b>{e(str(graded['model']))}</b>, reply <b>{e(str(graded['reply']))}</b>"
+    else:
+        what = f"<b>{e(str(graded['role']))}s</b>"
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="meta">model <b>{e(model)}</b>, reply <b>{e(reply)}</b>; {len(records)} submissions: '
+        f'<p class="meta">{what}; {len(records)} submissions: '
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} error; "
         f"generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
         '<p class="legend"><span class="full">all tests passed</span><span class="partial">some passed</span>'

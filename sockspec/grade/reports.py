@@ -30,8 +30,9 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def summary(records: list[Record], model: str, reply: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"model": model, "reply": reply, "submissions": [r.summary_row() for r in records], **(extra or {})}
+def summary(records: list[Record], graded: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`graded` is record.assignment(): role, model and reply."""
+    return {**graded, "submissions": [r.summary_row() for r in records], **(extra or {})}
 
 
 def summary_csv(records: list[Record]) -> str:
@@ -48,15 +49,16 @@ def summary_csv(records: list[Record]) -> str:
 SUBMISSION_FILES = ("results.json", "junit.xml", "build.txt", "server.txt", "spec-output.txt", "grader-error.txt")
 
 
-def write_class_reports(out: Path, records: list[Record], model: str, reply: str, extra: dict[str, Any]) -> None:
-    """summary.json, summary.csv and report.html for `records`, whose folders are in `out`."""
-    write_atomic(out / "summary.json", json.dumps(summary(records, model, reply, extra), indent=1))
+def write_class_reports(out: Path, records: list[Record], graded: dict[str, Any], extra: dict[str, Any]) -> None:
+    """summary.json, summary.csv and report.html for `records`, whose folders are in `out`; `graded` is
+    record.assignment(): role, model and reply."""
+    write_atomic(out / "summary.json", json.dumps(summary(records, graded, extra), indent=1))
     write_atomic(out / "summary.csv", summary_csv(records))
     files = {
         r.name: [f"{folder_name(r.name)}/{f}" for f in SUBMISSION_FILES if (out / folder_name(r.name) / f).exists()]
         for r in records
     }
-    write_atomic(out / "report.html", report_html.render(records, model, reply, files))
+    write_atomic(out / "report.html", report_html.render(records, graded, files))
 
 
 def folder_name(name: str) -> str:
@@ -113,12 +115,12 @@ def junit(record: Record) -> str:
         time=f"{sum(t.duration for t in record.tests):.3f}",
     )
     properties = ET.SubElement(suite, "properties")
-    for key in ("verdict", "reason", "model", "reply"):
+    for key in ("verdict", "reason", "role", "model", "reply"):
         ET.SubElement(properties, "property", name=key, value=str(getattr(record, key)))
     ET.SubElement(properties, "property", name="score", value=f"{record.score:g}/{record.max_score:g}")
     for test in record.tests:
         case = ET.SubElement(
-            suite, "testcase", classname=f"spec.server.{test.family}", name=test.name.split(": ", 1)[-1],
+            suite, "testcase", classname=f"spec.{record.role}.{test.family}", name=test.name.split(": ", 1)[-1],
             time=f"{test.duration:.3f}",
         )  # fmt: skip
         if test.outcome == "failed":

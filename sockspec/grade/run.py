@@ -1,11 +1,15 @@
-"""Grade one submission end to end: copy, build, probe where it listens, run the spec, score, report.
+"""Grade one submission end to end: copy, build, probe where it listens or connects, run the spec,
+score, report.
 
 The submission is copied into a scratch folder first: it runs there, may
 write there, and cannot touch the class folder.  C and C++ are compiled
 outside the sandbox (a build failure is a verdict, with the compiler's
 messages); everything the student wrote runs only inside it.  The spec
-itself also runs inside, as the same sandbox's child, so its client shares
-the submission's network namespace and its hard-coded address.
+itself also runs inside, as the same sandbox's child, so the spec's client
+(grading a server) or the spec's server (grading a client) shares the
+submission's network namespace and its hard-coded address.  Servers and
+clients go through the same steps; `Settings.role` says which half of the
+spec runs and how the program is told where to go.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from sockspec.grade.isolation import Isolation
 from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
 from sockspec.grade.reports import folder_name
 from sockspec.grade.sandbox import Active, Cancelled, Sandbox
-from sockspec.grade.scoring import ScoredTest, read_results, score
+from sockspec.grade.scoring import ScoredTest, client_selection, read_results, score
 from sockspec.timeouts import Timeouts
 
 PROBE_PORT = 40000  # the port a program is told when probed; any port works in a fresh namespace
+PROBE_HOST = "127.0.0.1"  # the host a client is told when probed (not local there: see sandbox_init)
 OUTPUT_CAP = 1 << 20  # bytes kept of the spec's output and of the servers' output, per submission
 
 
@@ -37,20 +42,28 @@ OUTPUT_CAP = 1 << 20  # bytes kept of the spec's output and of the servers' outp
 class Settings:
     """What every submission of one grading run shares."""
 
-    project: Path  # holds spec/server
-    model: str
-    reply: str
+    project: Path  # holds spec/server and spec/client
+    model: str  # a server's; '' for a client
+    reply: str  # a server's; '' for a client
     timeout: float  # wall clock for one submission's probe and spec run
     limits: Limits
     waits: Timeouts  # the spec's waits: start bounds the probe, build the compiler
     spec_options: tuple[str, ...]  # --sockspec-timeout and --sockspec-time-scale, passed on
     weights: dict[str, float]
-    applicable: tuple[str, ...]  # the spec's test ids for this model and reply
+    applicable: tuple[str, ...]  # the spec's test ids for this model and reply, or for a client
     fingerprint: str
+    role: str = "server"  # server (spec/server) or client (spec/client)
+    binary: bool = False  # a client: its binary-safe tests are graded too
 
     @property
     def label(self) -> str:
-        return f"{self.model}-{self.reply}"
+        """The parameters every test id carries (`threaded-echo`), left out of test names."""
+        return f"{self.model}-{self.reply}" if self.role == "server" else ""
+
+    @property
+    def arguments(self) -> list[str]:
+        """What the program is told last on its command line (and in its environment)."""
+        return ["{port}"] if self.role == "server" else ["{host}", "{port}"]
 
     def tests(self, results: dict[str, dict]) -> list[ScoredTest]:
         return score(list(self.applicable), results, self.weights, self.label)
@@ -61,7 +74,7 @@ def grade(
 ) -> Record:
     """Grade `sub` and write its reports to `out`/<name>; raises sandbox.Cancelled on interruption."""
     started = time.monotonic()
-    record = Record(sub.name, sub.kind, settings.model, settings.reply, "error", "", digest=sub.digest)
+    record = new_record(sub, settings)
     record.fingerprint = settings.fingerprint
     work = scratch / f"{slot}-{folder_name(sub.name)}"  # the slot keeps two look-alike names apart
     shutil.rmtree(work, ignore_errors=True)
@@ -79,6 +92,11 @@ def grade(
         raise Cancelled()  # whatever it got (a compiler killed by Ctrl-C) is no verdict
     save(record, out / folder_name(sub.name), files)
     return record
+
+
+def new_record(sub: Submission, settings: Settings, verdict: str = "error", reason: str = "") -> Record:
+    return Record(sub.name, sub.kind, settings.model, settings.reply, verdict, reason, digest=sub.digest,
+                  role=settings.role)  # fmt: skip
 
 
 def save(record: Record, folder: Path, files: dict[str, bytes]) -> None:
@@ -111,20 +129,29 @@ def _grade_into(
     program = copy / sub.program.relative_to(sub.path.parent if sub.path.is_file() else sub.path)
     if sub.kind == "run":
         program.chmod(program.stat().st_mode | 0o755)  # unzipping often loses the x bit
-    server_argv = _server_argv(sub, program, work, settings, record, files)
-    if server_argv is None:
+    program_argv = _program_argv(sub, program, work, settings, record, files)
+    if program_argv is None:
         return
     hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
+    role = address.ROLES[settings.role]
+    if role is address.CLIENT and not isolation.namespaces:
+        elsewhere = [a for a in hints.addresses if not a.startswith("127.") and a != "0.0.0.0"]
+        if elsewhere:
+            # Without a namespace of its own, its connect() would reach that address on this
+            # machine's network: it is not run at all.
+            _error(record, settings, f"its source names the address {elsewhere[0]}, and without network "
+                   "namespaces the grader does not run a client that may connect there")  # fmt: skip
+            return
     job = f"job-{slot}-{folder_name(sub.name)}"
     with Sandbox(isolation, slot, work, settings.limits, job, active) as sandbox:
         deadline = time.monotonic() + settings.timeout
-        placement = address.Placement()
+        placement = address.Placement(fixed_option=role.fixed_option)
         if isolation.namespaces:
-            env = dict(_environment(), PORT=str(PROBE_PORT), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
-            argv = [part.replace("{port}", str(PROBE_PORT)) for part in server_argv]
+            env = dict(_environment(), PORT=str(PROBE_PORT), HOST=PROBE_HOST, PYTHONUNBUFFERED="1")
+            argv = [part.replace("{host}", PROBE_HOST).replace("{port}", str(PROBE_PORT)) for part in program_argv]
             wait = min(settings.waits.start, settings.timeout)
-            seen = sandbox.probe(argv, copy, env, wait)
-            placement = address.place(seen, PROBE_PORT, hints, wait)
+            seen = sandbox.probe(argv, copy, env, wait, role.name)
+            placement = address.place(seen, PROBE_PORT, hints, wait, role)
             if placement.problem:
                 _error(record, settings, placement.problem + _cap_notes(sandbox.events(), settings.limits))
                 return
@@ -156,14 +183,15 @@ def _grade_into(
     record.reason += _cap_notes(events, settings.limits)
 
 
-def _server_argv(
+def _program_argv(
     sub: Submission, program: Path, work: Path, settings: Settings, record: Record, files: dict[str, bytes]
 ) -> list[str] | None:
-    """How to start the program (with {port}), building it first; None after a build failure verdict."""
+    """How to start the program (ending with {port}, or {host} {port}), building it first; None after
+    a build failure verdict."""
     if sub.kind == "python":
-        return [sys.executable, str(program), "{port}"]
+        return [sys.executable, str(program), *settings.arguments]
     if sub.kind == "run":
-        return [str(program), "{port}"]
+        return [str(program), *settings.arguments]
     assert sub.program is not None
     try:
         built = build.build(sub.program, settings.waits.build)
@@ -179,18 +207,22 @@ def _server_argv(
     binary = work / "bin" / program.stem
     binary.parent.mkdir()
     shutil.copy2(built.binary, binary)  # readable by the job's own uid, where there is one
-    return [str(binary), "{port}"]
+    return [str(binary), *settings.arguments]
 
 
 def _spec_argv(
     sub: Submission, program: Path, work: Path, settings: Settings, placement: address.Placement
 ) -> list[str]:
-    impl = f"cmd:exec {shlex.quote(str(program))} {{port}}" if sub.kind == "run" else str(program)
+    told = " ".join(settings.arguments)
+    impl = f"cmd:exec {shlex.quote(str(program))} {told}" if sub.kind == "run" else str(program)
+    if settings.role == "server":
+        chosen = ["--impl", impl, "--model", settings.model, "--reply", settings.reply,
+                  "--server-log", str(work / "server.txt")]  # fmt: skip
+    else:
+        chosen = ["--client", impl, *client_selection(settings.binary)]
     return [
-        sys.executable, "-m", "pytest", str(settings.project / "spec" / "server"), "-q", "-p", "no:cacheprovider",
-        "--impl", impl, "--model", settings.model, "--reply", settings.reply,
-        "--sockspec-results", str(work / "results.jsonl"), "--server-log", str(work / "server.txt"),
-        *placement.address_option, *settings.spec_options,
+        sys.executable, "-m", "pytest", str(settings.project / "spec" / settings.role), "-q", "-p", "no:cacheprovider",
+        *chosen, "--sockspec-results", str(work / "results.jsonl"), *placement.address_option, *settings.spec_options,
     ]  # fmt: skip
 
 

@@ -110,18 +110,21 @@ class Sandbox:
 
     # -- the two things a sandbox runs ------------------------------------
 
-    def probe(self, argv: list[str], cwd: Path, env: dict[str, str], seconds: float) -> dict[str, Any]:
-        """Start the program with the network down, see where it listens, kill it (namespaces only)."""
+    def probe(
+        self, argv: list[str], cwd: Path, env: dict[str, str], seconds: float, role: str = "server"
+    ) -> dict[str, Any]:
+        """Start the program where nothing can answer it, see where it listens (a server) or connects
+        (a client), kill it (namespaces only)."""
         result = self.scratch / "probe.json"
-        config = {"mode": "probe", "argv": argv, "cwd": str(cwd), "env": env, "seconds": seconds}
+        config = {"mode": "probe", "argv": argv, "cwd": str(cwd), "env": env, "seconds": seconds, "role": role}
         outcome = self._launch(config | {"result": str(result)}, seconds + GRACE, self.scratch / "probe-sandbox.txt")
         if outcome.timed_out:
             # Our own init was starved (a fork bomb shares its CPU cap): the program never let it finish.
-            return {"listening": [], "running": True, "output": [], "output_bytes": 0, "starved": True}
+            return _nothing_seen(running=True, starved=True)
         if outcome.status != 0 or not result.exists():
             # Our init failed beside the program (no room for a thread under a fork bomb, say).
             log = _tail(self.scratch / "probe-sandbox.txt")
-            return {"listening": [], "exit": f"the probe failed ({log})", "output": [], "output_bytes": 0}
+            return _nothing_seen(exit=f"the probe failed ({log})")
         return json.loads(result.read_text())
 
     def run(
@@ -200,6 +203,11 @@ class Sandbox:
 
     def events(self) -> dict[str, int]:
         return self.cgroup.events() if self.cgroup is not None else {}
+
+
+def _nothing_seen(**facts: Any) -> dict[str, Any]:
+    """A probe's result when the probe itself could not finish."""
+    return {"listening": [], "connecting": [], "output": [], "output_bytes": 0, **facts}
 
 
 def _kill_tree(pid: int) -> None:

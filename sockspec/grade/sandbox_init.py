@@ -8,11 +8,14 @@ In order, it:
    process is counted and capped;
 2. brings the namespace's `lo` up and gives it the submission's hard-coded
    addresses (with `lo` down, bind() to any address succeeds but nothing
-   can connect, so this must come first);
+   can connect, so this must come first); to probe a client, it leaves no
+   address local instead and routes everything into `lo`, so a connect()
+   to any IPv4 address stays pending where it can be seen;
 3. sets resource limits and, where no cgroup caps processes, drops to a
    uid of its own (RLIMIT_NPROC does nothing for root);
 4. either *probes* the program (starts it, watches which address it
-   listens on, kills it and writes what it saw as JSON) or *runs* a command
+   listens on, or a client connects to, kills it and writes what it saw as
+   JSON) or *runs* a command
    (the spec) as its child, reaping orphans like an init until it ends.
 
 As PID 1 its exit takes every process of the namespace with it, whatever
@@ -22,6 +25,7 @@ they did (setsid(), double fork): the kernel kills them all.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -43,7 +47,10 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 SIOCSIFADDR = 0x8916
 SIOCSIFNETMASK = 0x891C
+SIOCADDRT = 0x890B
 IFF_UP = 0x1
+RTF_UP = 0x1
+TCP_SYN_SENT = 0x02
 PID_MAX_MIN = 301  # the kernel refuses less
 
 
@@ -72,6 +79,37 @@ def network_up(addresses: list[str]) -> None:
             label = f"lo:{index}"  # an alias label adds an address instead of replacing 127.0.0.1
             fcntl.ioctl(s, SIOCSIFADDR, _ifreq_address(label, address))
             fcntl.ioctl(s, SIOCSIFNETMASK, _ifreq_address(label, "255.255.255.255"))
+
+
+class _Sockaddr(ctypes.Structure):
+    _fields_ = [("family", ctypes.c_ushort), ("data", ctypes.c_char * 14)]
+
+
+class _RouteEntry(ctypes.Structure):
+    """struct rtentry of <net/route.h>, for SIOCADDRT (ctypes lays it out for this machine's ABI)."""
+
+    _fields_ = [
+        ("pad1", ctypes.c_ulong), ("dst", _Sockaddr), ("gateway", _Sockaddr), ("genmask", _Sockaddr),
+        ("flags", ctypes.c_ushort), ("pad2", ctypes.c_short), ("pad3", ctypes.c_ulong), ("pad4", ctypes.c_void_p),
+        ("metric", ctypes.c_short), ("dev", ctypes.c_char_p), ("mtu", ctypes.c_ulong), ("window", ctypes.c_ulong),
+        ("irtt", ctypes.c_ushort),
+    ]  # fmt: skip
+
+
+def network_pending() -> None:
+    """Make every IPv4 connect() stay pending: `lo` up without 127.0.0.1, and a default route into it,
+    as `ip link set lo up; ip addr del 127.0.0.1/8 dev lo; ip route add default dev lo`.
+
+    No address is local, so nothing answers a SYN, with a reset or otherwise; the route means no
+    connect() fails at once with "network unreachable".  A client's socket then waits in SYN_SENT
+    with the address it asked for, 127.0.0.1 or a hard-coded one, in /proc/net/tcp."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH22s", fcntl.ioctl(s, SIOCGIFFLAGS, _ifreq_flags("lo")))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, _ifreq_flags("lo", flags | IFF_UP))
+        fcntl.ioctl(s, SIOCSIFADDR, _ifreq_address("lo", "0.0.0.0"))  # 0.0.0.0 deletes the address
+        anywhere = _Sockaddr(socket.AF_INET)
+        route = _RouteEntry(dst=anywhere, genmask=anywhere, flags=RTF_UP, dev=b"lo")
+        fcntl.ioctl(s, SIOCADDRT, bytes(route))  # `route` keeps b"lo", which the kernel reads, alive
 
 
 def set_pid_max(value: int) -> bool:
@@ -119,8 +157,9 @@ def _reap_orphans(keep: int) -> None:
                 os.waitpid(stat.pid, os.WNOHANG)
 
 
-def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float) -> dict[str, Any]:
-    """Start the program, wait until something in this namespace listens, and say where."""
+def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float, role: str = "server") -> dict[str, Any]:
+    """Start the program, wait until something in this namespace listens (a server) or connects (a
+    client, its connect() pending: see `network_pending`), and say where."""
     stdin_read, stdin_write = os.pipe()  # kept open and silent: a read of stdin blocks, as at a terminal
     output_read, output_write = os.pipe()
     output = OutputTail()
@@ -129,28 +168,33 @@ def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float) -> dic
     try:
         popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin_read, stdout=output_write, stderr=output_write)
     except OSError as error:
-        return {"listening": [], "exit": f"cannot run {argv[0]}: {error.strerror}", "output": [], "output_bytes": 0}
+        return {"listening": [], "connecting": [], "exit": f"cannot run {argv[0]}: {error.strerror}", "output": [],
+                "output_bytes": 0}  # fmt: skip
     finally:
         os.close(stdin_read)
         os.close(output_write)
+    seen: dict[str, list[tuple[str, int]]] = {"listening": [], "connecting": []}
 
-    def listening() -> list[tuple[str, int]] | bool:
-        found = [s.local for s in proc.tcp_sockets() if s.state == proc.TCP_LISTEN]
-        if found:
-            return found
+    def found() -> bool:
+        sockets = proc.tcp_sockets()
+        seen["listening"] = [s.local for s in sockets if s.state == proc.TCP_LISTEN]
+        seen["connecting"] = [s.remote for s in sockets if s.state == TCP_SYN_SENT and s.remote[1] != 0]
+        if seen["listening" if role == "server" else "connecting"]:
+            return True
         _reap_orphans(keep=popen.pid)
         others = [s for s in proc.process_table().values() if s.pid != os.getpid() and s.state not in ("Z", "X")]
-        return popen.poll() is not None and not others  # True: everything ended, nothing listens
+        return popen.poll() is not None and not others  # everything ended, and nothing was found
 
-    seen = wait_for(listening, seconds)
+    wait_for(found, seconds)
     code = popen.poll()
     running = code is None
     kill_namespace()
     os.close(stdin_write)
     output.finish(timeout=1.0)
     return {
-        "listening": [list(address) for address in seen] if isinstance(seen, list) else [],
-        "exit": "" if running or code is None else describe_exit(code),
+        "listening": [list(address) for address in seen["listening"]],
+        "connecting": [list(address) for address in seen["connecting"]],
+        "exit": "" if running or code is None else describe_exit(code, f"the {role}"),
         "running": running,
         "output": output.last_lines(),
         "output_bytes": output.total_bytes,
@@ -172,13 +216,15 @@ def main(argv: list[str]) -> int:
     join_cgroups(config.get("cgroups", []))
     if config.get("network") is not None:
         network_up(config["network"])
+    elif config.get("mode") == "probe" and config.get("role") == "client":
+        network_pending()
     if config.get("pid_max") and not set_pid_max(config["pid_max"]):
         raise SystemExit("sandbox_init: cannot set the PID namespace's pid_max")
     set_limits(config.get("rlimits", {}))
     if config.get("uid") is not None:
         drop_to(config["uid"])
     if config["mode"] == "probe":
-        result = probe(config["argv"], config["cwd"], config["env"], config["seconds"])
+        result = probe(config["argv"], config["cwd"], config["env"], config["seconds"], config.get("role", "server"))
         Path(config["result"]).write_text(json.dumps(result))
         return 0
     if os.getpid() == 1:

@@ -1,16 +1,29 @@
 """Points: a weight per behaviour family, split equally among the family's tests.
 
-The weights say what the assignment is about.  Sending and receiving every
-byte back in order is the heart of the seed (§5), and serving clients at
-once is the point of the forking and threaded models (§6, §7): those weigh
-3.  Everything else a correct server must also get right weighs 2: clean
-close and end of file, the iterative model's queue, the model itself (a
-child or thread per client), reaped children, surviving client after
-client and restarts, and not leaking CPU, descriptors or threads.  A family
-that has no test for the graded model (zombies for a threaded server)
-adds nothing to the maximum.
+The weights say what the assignment is about; servers and clients each
+have theirs, here in one table.
 
-Override with `--weights FILE.toml`:
+Servers.  Sending and receiving every byte back in order is the heart of
+the seed (§5), and serving clients at once is the point of the forking and
+threaded models (§6, §7): those weigh 3.  Everything else a correct server
+must also get right weighs 2: clean close and end of file, the iterative
+model's queue, the model itself (a child or thread per client), reaped
+children, surviving client after client and restarts, and not leaking CPU,
+descriptors or threads.  A family that has no test for the graded model
+(zombies for a threaded server) adds nothing to the maximum.
+
+Clients.  The chat itself, a typed line sent and the server's reply shown
+(§5.1, §5.3), and reading the connection as the byte stream it is, a reply
+in pieces or late shown whole without more typing (§2.2: recv() returns
+what has arrived, not a message), weigh 3: the seed's client gets the
+second wrong, and it is what a chat client is for.  Replies of any size
+(the seed's `recv(strlen(buf) - 1)` overflows its 1024-byte buffer), a
+server that closes (§2.2: recv() == 0), the user's end of input, a reset
+connection, and waiting without burning CPU weigh 2, like a server's
+clean close and resources.  Reporting a refused connect() weighs 1: one
+test, and the seed already does it (§5.1, `perror("connect")`).
+
+Override with `--weights FILE.toml` (families of the graded role):
 
     [weights]
     send_recv = 4
@@ -28,15 +41,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "send_recv": 3.0,
-    "concurrency": 3.0,
-    "close": 2.0,
-    "queues": 2.0,
-    "model": 2.0,
-    "zombies": 2.0,
-    "lifecycle": 2.0,
-    "resources": 2.0,
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "server": {
+        "send_recv": 3.0,
+        "concurrency": 3.0,
+        "close": 2.0,
+        "queues": 2.0,
+        "model": 2.0,
+        "zombies": 2.0,
+        "lifecycle": 2.0,
+        "resources": 2.0,
+    },
+    "client": {
+        "chat": 3.0,
+        "stream": 3.0,
+        "reply_sizes": 2.0,
+        "server_close": 2.0,
+        "end_of_input": 2.0,
+        "reset": 2.0,
+        "idle_cpu": 2.0,
+        "connect": 1.0,
+    },
 }
 FAMILY = re.compile(r"(?:^|/)test_(\w+)\.py::")
 PASSED = "passed"
@@ -47,8 +72,8 @@ class WeightsError(Exception):
     """The weights file cannot be used; the message says why."""
 
 
-def load_weights(path: Path | None) -> dict[str, float]:
-    weights = dict(DEFAULT_WEIGHTS)
+def load_weights(path: Path | None, role: str = "server") -> dict[str, float]:
+    weights = dict(DEFAULT_WEIGHTS[role])
     if path is None:
         return weights
     try:
@@ -59,7 +84,7 @@ def load_weights(path: Path | None) -> dict[str, float]:
         raise WeightsError(f"{path} has no [weights] table")
     for family, value in table.items():
         if family not in weights:
-            raise WeightsError(f"{path}: unknown family {family!r} (families: {', '.join(weights)})")
+            raise WeightsError(f"{path}: unknown family {family!r} for a {role} (families: {', '.join(weights)})")
         if not isinstance(value, int | float) or value < 0:
             raise WeightsError(f"{path}: the weight of {family} must be a number >= 0, not {value!r}")
         weights[family] = float(value)
@@ -79,12 +104,23 @@ def display_name(nodeid: str, label: str) -> str:
     return f"{family_of_nodeid(nodeid)}: {base}" + (f"[{params}]" if params else "")
 
 
-def applicable_tests(project: Path, model: str, reply: str) -> list[str]:
-    """The spec tests that apply to a server of this model and reply mode, in the spec's order."""
-    command = [
-        sys.executable, "-m", "pytest", str(project / "spec" / "server"), "--collect-only", "-q",
-        "-p", "no:cacheprovider", "--impl", f"reference.{model}", "--reply", reply,
-    ]  # fmt: skip
+def client_selection(binary: bool) -> list[str]:
+    """The client spec's options that choose its tests: the binary-safe ones (every byte value shown
+    unchanged) only when the assignment asks for them; else they are not run, whatever a client claims."""
+    return ["--client-binary"] if binary else ["-m", "not binary_safe"]
+
+
+def applicable_tests(
+    project: Path, model: str | None, reply: str | None, role: str = "server", binary: bool = False
+) -> list[str]:
+    """The spec tests that apply to a server of this model and reply mode, or to a client, in the
+    spec's order."""
+    if role == "server":
+        chosen = ["--impl", f"reference.{model}", "--reply", str(reply)]
+    else:
+        chosen = ["--client", "reference.client", *client_selection(binary)]
+    command = [sys.executable, "-m", "pytest", str(project / "spec" / role), "--collect-only", "-q",
+               "-p", "no:cacheprovider", *chosen]  # fmt: skip
     done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     tests = [line.strip() for line in done.stdout.splitlines() if "::" in line and not line.startswith(" ")]
     if done.returncode != 0 or not tests:

@@ -90,23 +90,6 @@ SIGPIPE_HINT = (
 )
 
 
-FLOOD_BLOCK = bytes(range(256)) * 256
-FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep us here forever
-
-
-def flood_until_blocked(client) -> int:
-    """Send without reading until the kernel takes no more: the server has stopped reading,
-    which an echo server does when it is blocked sending to us.  Returns the bytes sent."""
-    sent = 0
-    while sent < FLOOD_LIMIT:
-        try:
-            sent += client.sock.send(FLOOD_BLOCK)
-        except BlockingIOError:
-            break
-    client.transcript.add(client.name, f"sent {sent} bytes without reading any, until no buffer had room")
-    return sent
-
-
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(SIGPIPE_HINT)
 def test_reset_while_server_sends(server):
@@ -114,7 +97,7 @@ def test_reset_while_server_sends(server):
     server is then blocked sending to it), and resets the connection; the server must keep running
     and serve the next client."""
     flooding = server.connect("flooding client")
-    flood_until_blocked(flooding)
+    server.flood_until_blocked(flooding)
     flooding.reset()
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")

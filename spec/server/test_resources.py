@@ -20,6 +20,11 @@ pytestmark = pytest.mark.behaviour(
 # core (or its fair share of a loaded machine, still far above this).
 IDLE_CPU_LIMIT = 0.10
 
+# A thread that ends without being joined or detached keeps its stack mapped (two memory areas:
+# the stack and its guard page). Allocators and thread-stack caches add a bounded number of areas,
+# far below one per client.
+MAPPINGS_PER_200_CLIENTS = 100
+
 SPIN_HINT = (
     "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
     "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
@@ -70,8 +75,8 @@ def test_no_cpu_while_client_is_idle(server):
 )
 def test_nothing_leaks_over_two_hundred_clients(server):
     """After a first client came and went, two hundred clients come and go one after the other,
-    each chatting once; afterwards the server's open descriptors, threads and children must be back
-    to what they were before."""
+    each chatting once; afterwards the server's open descriptors, threads, children and memory
+    mappings must be back to what they were before."""
     base = server.warm_up()
     for i in range(200):
         with server.connect(f"client {i + 1}") as client:
@@ -85,6 +90,13 @@ def test_nothing_leaks_over_two_hundred_clients(server):
         f"{settled.fds} are open: " + ", ".join(f"{fd}->{t}" for fd, t in sorted(settled.fd_list.items())[-8:]),
     )
     check(settled.threads <= base.threads, f"{base.threads} thread(s), as before", f"{settled.threads} run")
+    check(
+        settled.mappings - base.mappings < MAPPINGS_PER_200_CLIENTS,
+        f"the server's memory mappings to stay about as many as before ({base.mappings})",
+        f"it has {settled.mappings}: about {(settled.mappings - base.mappings) / 200:.1f} more per client",
+        "a thread that is neither joined nor detached keeps its stack after it ends: call "
+        "pthread_detach() (or pthread_join()) for every thread",
+    )
     check(
         not settled.children and not settled.zombies,
         "no child processes left",

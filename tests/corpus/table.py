@@ -88,7 +88,7 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
         missing = [t for t in entry.caught_by if t not in result.failing()]
         if missing:
             detail += f"   [header's caught-by did not fail: {', '.join(missing)}]"
-        if entry.expect in ("gap", "flaky"):
+        if entry.expect == "gap":
             detail += f"   [known: expect={entry.expect}]"
         lines.append(row(entry.describe(), verdict, detail, width))
 

@@ -1,10 +1,9 @@
 /* Passes &cfd, the address of main's loop variable, to each thread: when two clients connect at once, the first thread may read the second client's descriptor, so two threads serve one client and the other is never served.
  *
- * A race: the spec catches it only when two clients connect back to back
- * (test_idle_client_does_not_block_others, about 8 runs in 10); its other
- * tests chat after each connect, which closes the race window.
+ * A race, which test_connections_accepted_back_to_back provokes ten times in a
+ * row (two clients connecting back to back), enough to catch it on every run.
  *
- * sockspec: model=threaded reply=echo caught-by=test_idle_client_does_not_block_others attempts=3
+ * sockspec: model=threaded reply=echo caught-by=test_connections_accepted_back_to_back
  */
 #include <arpa/inet.h>
 #include <pthread.h>

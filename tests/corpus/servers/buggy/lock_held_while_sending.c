@@ -1,12 +1,10 @@
 /* Holds one global mutex while sending a reply (to keep sends "thread-safe"), so a client that does not read blocks every other client's reply.
  *
- * The spec catches it only sometimes: its flooding client stops at the first
- * EAGAIN, which does not mean the server is blocked in send() (the server may
- * still echo everything into the other direction's buffers and go back to
- * recv(), releasing the lock).  Alone, one run in two catches it; under
- * `pytest -n 2` load, almost none.
+ * The flooding client keeps going until the server is blocked sending to it
+ * (it has unread bytes from that client and all its threads sleep), so the
+ * lock is held for good when the next client asks.
  *
- * sockspec: model=threaded reply=echo caught-by=test_flooding_client_does_not_block_others expect=flaky
+ * sockspec: model=threaded reply=echo caught-by=test_flooding_client_does_not_block_others
  */
 #include <arpa/inet.h>
 #include <pthread.h>

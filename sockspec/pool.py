@@ -13,6 +13,8 @@ not started again, and a target that missed a deadline gets shorter ones.
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +23,12 @@ from sockspec.process_tree import arm_cleanup, sweep_orphans
 from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
+
+
+# A server that takes longer than this to listen gets MAX_SPARES spares starting at once, so a
+# slow start (a JVM, a server that sleeps first) is paid once per MAX_SPARES tests, not per test.
+SLOW_START = 0.5
+MAX_SPARES = 3
 
 
 class ServerPool:
@@ -36,8 +44,9 @@ class ServerPool:
         self._start_errors: dict[Target, ServerStartError] = {}
         self._patience: dict[Target, Patience] = {}
         self._running: list[ServerProcess] = []
-        self._spares: dict[Target, Future[ServerProcess]] = {}
-        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sockspec-spare")
+        self._spares: dict[Target, deque[Future[ServerProcess]]] = {}
+        self._starter = ThreadPoolExecutor(max_workers=MAX_SPARES, thread_name_prefix="sockspec-spare")
+        self._start_seconds: dict[Target, float] = {}  # how long the target's last server took to listen
         self._lock = threading.Lock()
         self.stop_notes: list[str] = []  # servers that had to be killed, for the run's summary
         self._armed = False
@@ -58,13 +67,16 @@ class ServerPool:
         if port is not None or self.fixed_port is not None:
             process = self._launch(target, port or self.fixed_port)
         else:
-            spare = self._spares.pop(target, None)
+            spares = self._spares.setdefault(target, deque())
             try:
-                process = spare.result() if spare is not None else self._launch(target, None)
+                process = spares.popleft().result() if spares else self._launch(target, None)
             except ServerStartError as error:
                 self._start_errors[target] = error
                 raise
-            self._spares[target] = self._starter.submit(self._launch, target, None)
+            # A server that takes long to start gets several spares starting at once.
+            wanted = 1 if self._start_seconds.get(target, 0.0) < SLOW_START else MAX_SPARES
+            while len(spares) < wanted:
+                spares.append(self._starter.submit(self._launch, target, None))
         process.timeouts = self.patience(target).current()
         return process
 
@@ -74,14 +86,16 @@ class ServerPool:
         spare: Future[ServerProcess] = Future()
         spare.set_result(self._launch(target, self.fixed_port))
         if self.fixed_port is None:
-            self._spares[target] = spare
+            self._spares[target] = deque([spare])
         else:
             self.stop(spare.result())  # one server at a time on a fixed port
 
     def _launch(self, target: Target, port: int | None) -> ServerProcess:
+        began = time.monotonic()
         process = server.start(target, self.host, self.timeouts, port=port, log_path=self.log_path)
         with self._lock:
             self._running.append(process)
+            self._start_seconds[target] = time.monotonic() - began
         return process
 
     def _arm(self) -> None:

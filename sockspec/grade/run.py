@@ -134,14 +134,9 @@ def _grade_into(
         return
     hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
     role = address.ROLES[settings.role]
-    if role is address.CLIENT and not isolation.namespaces:
-        elsewhere = [a for a in hints.addresses if not a.startswith("127.") and a != "0.0.0.0"]
-        if elsewhere:
-            # Without a namespace of its own, its connect() would reach that address on this
-            # machine's network: it is not run at all.
-            _error(record, settings, f"its source names the address {elsewhere[0]}, and without network "
-                   "namespaces the grader does not run a client that may connect there")  # fmt: skip
-            return
+    if role is address.CLIENT and not isolation.namespaces and (unsafe := _reaches_out(hints)):
+        _error(record, settings, unsafe)
+        return
     job = f"job-{slot}-{folder_name(sub.name)}"
     with Sandbox(isolation, slot, work, settings.limits, job, active) as sandbox:
         deadline = time.monotonic() + settings.timeout
@@ -181,6 +176,18 @@ def _grade_into(
             return
     record.verdict, record.reason = judge(record.tests, outcome.timed_out, settings.timeout, ended_early)
     record.reason += _cap_notes(events, settings.limits)
+
+
+def _reaches_out(hints: address.Hints) -> str:
+    """Why a client may not run without a network namespace of its own: its source names an address
+    off this machine, where its connect() would go on the real network; '' if it names none."""
+    elsewhere = [a for a in hints.addresses if not a.startswith("127.") and a != "0.0.0.0"]
+    if not elsewhere:
+        return ""
+    return (
+        f"its source names the address {elsewhere[0]}, and without network namespaces the grader does not "
+        "run a client that may connect there"
+    )
 
 
 def _program_argv(

@@ -511,7 +511,7 @@ def _stop(process: subprocess.Popen) -> bytes:
 # events are shortened (never a window in which nothing may happen), so a
 # caught-by test can only fail sooner, never pass where the real spec fails;
 # the table runs with the spec's own deadlines.
-FAIL_FAST = {"reply": 2.0, "settle": 2.0}
+FAIL_FAST = {"reply": 1.0, "settle": 1.0}
 
 
 def prove_caught(

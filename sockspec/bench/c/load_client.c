@@ -82,12 +82,12 @@ static void send_all(int fd, const char *data, size_t length) {
     }
 }
 
-static void receive_all(int fd, size_t length) {
+static void receive_all(int fd, size_t length, const char *what) {
     while (length > 0) {
         errno = 0;
         ssize_t n = recv(fd, reply, length, 0);
         if (n <= 0)
-            fail("recv");
+            fail(what);
         length -= (size_t)n;
     }
 }
@@ -110,7 +110,7 @@ static void one_client_roundtrips(void) {
     start_clock();
     do {
         send_all(fd, message, size);
-        receive_all(fd, size);
+        receive_all(fd, size, "recv");
     } while (!tick());
     close(fd);
 }
@@ -119,7 +119,7 @@ static void connects(void) {
     do {
         int fd = connected_socket("connect");
         send_all(fd, message, size);
-        receive_all(fd, size);
+        receive_all(fd, size, "recv");
         close(fd);
     } while (!tick());
 }
@@ -146,7 +146,7 @@ static void bulk(void) {
     pthread_create(&thread, NULL, sender, NULL);
     do {
         sem_post(&may_send);
-        receive_all(bulk_fd, size);
+        receive_all(bulk_fd, size, "recv");
     } while (!tick());
     finished = 1;
     sem_post(&may_send);
@@ -162,8 +162,11 @@ static void many_clients_roundtrips(int clients) {
     struct epoll_event event, *events = calloc((size_t)clients, sizeof *events);
     for (int i = 0; i < clients; i++) {
         char what[64];
-        snprintf(what, sizeof what, "client %d of %d could not connect", i + 1, clients);
+        snprintf(what, sizeof what, "client %d of %d was not served", i + 1, clients);
+        /* Echoed once before the next connects: see _many_clients in load.py. */
         fds[i] = connected_socket(what);
+        send_all(fds[i], message, size);
+        receive_all(fds[i], size, what);
     }
     start_clock();
     for (int i = 0; i < clients; i++) {

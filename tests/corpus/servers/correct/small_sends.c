@@ -1,4 +1,4 @@
-/* A threaded server that sends every reply one byte per send() call.
+/* A threaded server that sends every reply in pieces of at most 16 bytes, one send() each.
  *
  * sockspec: model=threaded reply=echo
  */
@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define PIECE 16
+
 static void *serve(void *arg)
 {
     int fd = (int)(long)arg;
@@ -18,9 +20,11 @@ static void *serve(void *arg)
     ssize_t n;
     while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
         ssize_t i;
-        for (i = 0; i < n; i++)
-            if (send(fd, buf + i, 1, 0) != 1)
+        for (i = 0; i < n; i += PIECE) {
+            size_t piece = n - i < PIECE ? (size_t)(n - i) : PIECE;
+            if (send(fd, buf + i, piece, 0) != (ssize_t)piece)
                 break;
+        }
         if (i < n)
             break;
     }

@@ -323,6 +323,12 @@ def _bytes(count: int) -> str:
 def _fail(ex: Exchange, seconds: float) -> None:
     got = bytes(ex.got)
     name = ex.client.name
+    if ex.wrong_so_far() or len(got) > len(ex.expected):
+        so_far = f", of the {_bytes(ex.sent)} it had sent so far" if not ex.done_sending() else ""
+        raise SpecFailure(
+            f"{name} to receive {preview(ex.expected)}",
+            f"{name} received {describe_difference(ex.expected, got)}{so_far}",
+        )
     if not ex.done_sending() and ex.wait_for_echo and len(got) < ex.sent:
         echoed = describe_difference(ex.expected[: ex.sent], got) if got else "nothing"
         expected = f"the echo of the {_bytes(ex.sent)} {name} sent so far, before it sends the next piece"
@@ -334,19 +340,17 @@ def _fail(ex: Exchange, seconds: float) -> None:
         if ex.end:
             happened += f" and the connection ended ({ex.end})"
         raise SpecFailure(expected, happened, missed_deadline="" if ex.end else "reply")
-    expected = f"{name} to receive {preview(ex.expected)}"
-    if ex.wrong_so_far() or len(got) > len(ex.expected):
-        happened = f"{name} received {describe_difference(ex.expected, got)}"
+    received = f"received {describe_difference(ex.expected, got)}" if got else "received nothing"
+    if ex.end == "eof":
+        ending = "then the server closed the connection"
+    elif ex.end == "reset":
+        ending = "then the connection was reset"
+    elif ex.end:
+        ending = f"then the connection failed ({ex.end})"
     else:
-        received = f"received {describe_difference(ex.expected, got)}" if got else "received nothing"
-        if ex.end == "eof":
-            ending = "then the server closed the connection"
-        elif ex.end == "reset":
-            ending = "then the connection was reset"
-        elif ex.end:
-            ending = f"then the connection failed ({ex.end})"
-        else:
-            ending = f"then nothing more for {seconds:g} s"
-        happened = f"{name} {received}, {ending}"
-    timed_out = not ex.end and not ex.wrong_so_far() and len(got) < len(ex.expected)
-    raise SpecFailure(expected, happened, missed_deadline="reply" if timed_out else "")
+        ending = f"then nothing more for {seconds:g} s"
+    raise SpecFailure(
+        f"{name} to receive {preview(ex.expected)}",
+        f"{name} {received}, {ending}",
+        missed_deadline="" if ex.end else "reply",
+    )

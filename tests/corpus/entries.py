@@ -356,6 +356,7 @@ class TestResult:
     outcome: str  # passed, failed, error, skipped
     summary: str
     harness_error: bool  # failed with something other than a spec failure: a traceback of ours
+    details: str = ""  # the whole failure message
 
 
 @dataclass
@@ -441,6 +442,7 @@ def read_results(entry: Entry, path: Path, returncode: int, seconds: float, outp
                     record["outcome"],
                     summary,
                     failed and _is_harness_error(record),
+                    record.get("details", ""),
                 )
             )
         elif record.get("kind") == "startup_error":
@@ -511,7 +513,7 @@ def _stop(process: subprocess.Popen) -> bytes:
 # events are shortened (never a window in which nothing may happen), so a
 # caught-by test can only fail sooner, never pass where the real spec fails;
 # the table runs with the spec's own deadlines.
-FAIL_FAST = {"reply": 1.0, "settle": 1.0}
+FAIL_FAST = {"reply": 1.0, "settle": 1.0, "exit": 1.0}
 
 
 def prove_caught(

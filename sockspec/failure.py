@@ -45,7 +45,7 @@ def describe_difference(expected: bytes, got: bytes) -> str:
     if expected.startswith(got):
         return f"only the first {len(got)} of {len(expected)} bytes"
     offset = next(
-        (i for i, (a, b) in enumerate(zip(expected, got)) if a != b),
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
         min(len(expected), len(got)),
     )
     if offset == len(expected):

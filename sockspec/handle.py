@@ -18,7 +18,6 @@ from sockspec.replies import EchoReplies, StdinReplies
 from sockspec.server import ServerProcess
 from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_for
 
-
 FLOOD_BLOCK = bytes(range(256)) * 256
 FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
 
@@ -37,9 +36,7 @@ class ServerHandle:
         self.model = process.target.model
         self.reply = process.target.reply
         self.replies = (
-            EchoReplies(self.timeouts.reply)
-            if self.reply == "echo"
-            else StdinReplies(process.operator, transcript)
+            EchoReplies(self.timeouts.reply) if self.reply == "echo" else StdinReplies(process.operator, transcript)
         )
         self.clients: list[Client] = []
 

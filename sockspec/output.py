@@ -24,7 +24,8 @@ class OutputTail:
         self._tail = bytearray()
         self._lock = threading.Lock()
         self.total_bytes = 0
-        self._log: BinaryIO | None = open(log_path, "ab") if log_path else None
+        # Kept open for the program's whole life and closed by finish().
+        self._log: BinaryIO | None = open(log_path, "ab") if log_path else None  # noqa: SIM115
         self._log_room = log_cap
         self._threads: list[threading.Thread] = []
 

@@ -24,8 +24,13 @@ from sockspec.results import ResultsFile, family_of
 from sockspec.server import ServerStartError
 from sockspec.targets import ImplError, Target
 
-MODEL_HELP = "how the server handles clients: iterative|forking|threaded (required unless --impl names a bundled server)"
-REPLY_HELP = "echo (default): the server sends back what it received; stdin: it answers each message with a line read from its stdin"
+MODEL_HELP = (
+    "how the server handles clients: iterative|forking|threaded (required unless --impl names a bundled server)"
+)
+REPLY_HELP = (
+    "echo (default): the server sends back what it received; "
+    "stdin: it answers each message with a line read from its stdin"
+)
 HOST_HELP = "address the server is told to listen on and the spec connects to (default 127.0.0.1; ::1 for IPv6)"
 TIMEOUT_HELP = f"override one named wait, NAME=SECONDS; names: {', '.join(timeouts.DOCS)} (repeatable)"
 SCALE_HELP = "multiply every wait by FACTOR, for slow or loaded machines (default 1)"
@@ -71,7 +76,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "behaviour(text, seed): the behaviour a spec module checks, and its seed section")
+    config.addinivalue_line(
+        "markers", "behaviour(text, seed): the behaviour a spec module checks, and its seed section"
+    )
     config.addinivalue_line("markers", "likely_bug(text): the usual cause when this test fails")
     config.addinivalue_line("markers", "models(*names): the test applies only to these server models")
     config.addinivalue_line("markers", "replies(*names): the test applies only to these reply modes")
@@ -224,9 +231,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(f"sockspec: {error.reason}{details}") from None
     if config.pluginmanager.hasplugin("dsession"):
         pool.stop_all()  # the xdist workers start their own
-
-
-
 
 
 def _path(value: str | None) -> Path | None:

@@ -24,7 +24,6 @@ from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
 
-
 # A server that takes longer than this to listen gets MAX_SPARES spares starting at once, so a
 # slow start (a JVM, a server that sleeps first) is paid once per MAX_SPARES tests, not per test.
 SLOW_START = 0.5

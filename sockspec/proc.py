@@ -125,11 +125,7 @@ def fd_targets(pid: int) -> dict[int, str]:
 
 def socket_inodes(pid: int) -> set[int]:
     """Inodes of the sockets a process holds open."""
-    return {
-        int(target[len("socket:[") : -1])
-        for target in fd_targets(pid).values()
-        if target.startswith("socket:[")
-    }
+    return {int(target[len("socket:[") : -1]) for target in fd_targets(pid).values() if target.startswith("socket:[")}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ on stop.  Nothing the spec starts outlives it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import signal
@@ -133,14 +134,10 @@ class ProcessTree:
     def _signal(self, sig: int) -> bool:
         members = self.members()
         for pid in members:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
         return bool(members)
 
     def _wait_gone(self, seconds: float) -> bool:
@@ -156,12 +153,9 @@ class ProcessTree:
         """Collect the exit statuses of processes of this tree that were re-parented to us."""
         me = os.getpid()
         for stat in proc.process_table().values():
-            if stat.ppid == me and stat.state == "Z" and stat.pid != self.popen.pid:
-                if stat.pid in self._seen:
-                    try:
-                        os.waitpid(stat.pid, os.WNOHANG)
-                    except ChildProcessError:
-                        pass
+            if stat.ppid == me and stat.state == "Z" and stat.pid != self.popen.pid and stat.pid in self._seen:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(stat.pid, os.WNOHANG)
         self.popen.poll()
 
 

@@ -108,9 +108,7 @@ def start(
             return _start_on(target, host, chosen, timeouts, log_path)
         except PortTaken:
             if port is not None or len(tried) >= 5:
-                raise ServerStartError(
-                    f"port {chosen} is in use by another program on this machine", []
-                ) from None
+                raise ServerStartError(f"port {chosen} is in use by another program on this machine", []) from None
 
 
 def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path: Path | None) -> ServerProcess:

@@ -72,9 +72,7 @@ def parse(impl: str, model: str | None, reply: str, cwd: Path, build_timeout: fl
         template = impl[len("cmd:") :].strip()
         if not template:
             raise ImplError("--impl cmd: needs a command, e.g. --impl 'cmd:./server {port}'")
-        return Target(
-            impl, _required_model(impl, model), reply, ("/bin/sh", "-c", template), cwd, True
-        )
+        return Target(impl, _required_model(impl, model), reply, ("/bin/sh", "-c", template), cwd, True)
     try:
         if impl.endswith(SOURCE_SUFFIXES):
             return _source_target(impl, model, reply, cwd, build_timeout)

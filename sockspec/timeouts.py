@@ -49,7 +49,7 @@ class Timeouts:
 DOCS = {
     "start": "deadline for the server to listen on its port after it is started",
     "connect": "deadline for connect() and for the server to accept() a connection it should accept at once",
-    "reply": "deadline for an expected reply or end of file (a long reply may take longer, as long as bytes keep coming)",
+    "reply": "deadline for an expected reply or end of file (a long reply may take longer while bytes keep coming)",
     "settle": "deadline for children to be reaped, threads to end and fds to close after clients leave",
     "exit": "deadline for a client program to exit by itself once its session is over",
     "stop": "deadline for a program under test to exit after SIGTERM before it gets SIGKILL",
@@ -66,9 +66,7 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in DOCS:
-            raise ValueError(
-                f"bad timeout {item!r}: expected NAME=SECONDS with NAME one of {', '.join(DOCS)}"
-            )
+            raise ValueError(f"bad timeout {item!r}: expected NAME=SECONDS with NAME one of {', '.join(DOCS)}")
         try:
             seconds = float(value)
         except ValueError:

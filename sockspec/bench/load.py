@@ -51,6 +51,7 @@ class Count:
     operations: int
     seconds: float
     served: int  # connections that completed at least one operation while measured
+    cpu: float = 0.0  # CPU seconds the client itself used while it measured
 
     @property
     def rate(self) -> float:
@@ -63,13 +64,15 @@ class _Clock:
     The warm-up starts with `start()`, once every connection a figure keeps
     open is made: connecting is not part of a round-trip figure.  The first
     counted operation only starts the clock, so the count and the time span
-    the same operations.
+    the same operations.  The client's own CPU time is read only when the
+    clock starts and stops: reading it is a system call.
     """
 
     def __init__(self, warmup: float, seconds: float) -> None:
         self.warmup, self.seconds = warmup, seconds
         self.counted = 0
         self.started = self.ended = 0.0
+        self.cpu_started = self.cpu_ended = 0.0
         self.start()
 
     def start(self) -> None:
@@ -83,16 +86,21 @@ class _Clock:
             return False
         if self.counted == 0:
             self.started = now
+            self.cpu_started = time.process_time()
         self.counted += 1
         self.ended = now
-        return now >= self.end
+        if now < self.end:
+            return False
+        self.cpu_ended = time.process_time()
+        return True
 
     @property
     def measuring(self) -> bool:
         return self.counted > 0
 
     def result(self, served: int) -> Count:
-        return Count(max(0, self.counted - 1), self.ended - self.started, served)
+        cpu = max(0.0, self.cpu_ended - self.cpu_started)
+        return Count(max(0, self.counted - 1), self.ended - self.started, served, cpu)
 
 
 def run(load: Load, address: tuple[str, int], warmup: float, seconds: float) -> Count:

@@ -61,6 +61,8 @@ class Sample:
 
     value: float | None
     served: int = 0  # connections that got replies while measured
+    client_cpu: float = 0.0  # microseconds of the load client's CPU time per operation
+    client_busy: float = 0.0  # share of its CPU the load client used while it measured
     error: str = ""
 
 
@@ -80,7 +82,9 @@ def measure(
         return Sample(None, error=f"{gone} during this figure" if gone else str(error))
     finally:
         settle(server)
-    return Sample(figure.value(count), count.served)
+    cpu_per_operation = count.cpu / count.operations * 1e6 if count.operations else 0.0
+    busy = count.cpu / count.seconds if count.seconds else 0.0
+    return Sample(figure.value(count), count.served, cpu_per_operation, busy)
 
 
 def settle(server: ServerProcess) -> bool:
@@ -106,5 +110,5 @@ def _run_c_client(binary: Path, work: Load, address: tuple[str, int], warmup: fl
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
         raise LoadError(lines[-1] if lines else f"the C load client exited with status {done.returncode}")
-    operations, elapsed, served = done.stdout.split()
-    return load.Count(int(operations), float(elapsed), int(served))
+    operations, elapsed, served, cpu = done.stdout.split()
+    return load.Count(int(operations), float(elapsed), int(served), float(cpu))

@@ -9,6 +9,7 @@ is followed by the ratio first column / that column.
 from __future__ import annotations
 
 import importlib.util
+import statistics
 from pathlib import Path
 
 from sockspec.bench.columns import Column
@@ -71,8 +72,35 @@ def table(results: Results, title: str) -> str:
 
     lines = [*header(results, title), "", line(heads), *map(line, rows)]
     lines.append(f"ratio: {first.name} / the column to its left (above 1: {first.name} is faster)")
+    if any(column.client != first.client for column in results.columns):
+        lines += ["", *client_cpu_table(results)]
     lines += notes(results)
     return "\n".join(lines)
+
+
+def client_cpu_table(results: Results) -> list[str]:
+    """When load clients are compared: what each costs per operation, and how busy its CPU was.
+
+    A client that needs about the same CPU time per round trip as the C one,
+    and leaves its CPU partly idle, is waiting for the server, not the other
+    way round.
+    """
+    heads = ["load client CPU per operation", *(f"{c.name} (busy)" for c in results.columns)]
+    rows = []
+    for figure in results.figures:
+        row = [figure.title]
+        for column in results.columns:
+            cell = results.cell(figure, column)
+            if not cell.client_cpu:
+                row.append("-")
+                continue
+            row.append(f"{statistics.median(cell.client_cpu):.1f} µs ({statistics.median(cell.client_busy):.0%})")
+        rows.append(row)
+    widths = [max(len(row[i]) for row in [heads, *rows]) for i in range(len(heads))]
+    return [
+        "  ".join([cells[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)])
+        for cells in [heads, *rows]
+    ] + ["(medians over the samples; busy: the client's CPU time / the measured time)"]
 
 
 def notes(results: Results) -> list[str]:
@@ -110,6 +138,8 @@ def as_json(results: Results, impl: str, model: str, title: str) -> dict:
                 "values": {name: cell.best for name, cell in cells.items()},
                 "samples": {name: cell.samples for name, cell in cells.items()},
                 "served": {name: cell.served for name, cell in cells.items()},
+                "client_cpu_us": {name: cell.client_cpu for name, cell in cells.items()},
+                "client_busy": {name: cell.client_busy for name, cell in cells.items()},
                 "errors": {name: cell.error for name, cell in cells.items() if cell.error},
                 "ratios": {
                     f"{first.name} / {column.name}": ratio(results, figure, column) for column in results.columns[1:]
@@ -173,7 +203,12 @@ def plot(results: Results, title: str, path: Path) -> None:
     axes.axhline(1.0, color="grey", linewidth=0.8)
     axes.set_xticks(range(len(results.figures)), [f.title.replace(", ", ",\n", 1) for f in results.figures], fontsize=8)
     axes.set_ylabel(f"relative to {baseline.name} (= 1)")
-    axes.set_title(title, fontsize=10)
+    settings = results.settings
+    load = " ".join(f"{x:.2f}" for x in results.load_before)
+    axes.set_title(
+        f"{title}\nbest of {settings.repeat} × {settings.seconds:g} s per figure; load average {load} before",
+        fontsize=10,
+    )
     axes.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

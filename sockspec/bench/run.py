@@ -43,6 +43,8 @@ class Cell:
     """One figure on one column: its samples, or why it has none."""
 
     samples: list[float] = field(default_factory=list)
+    client_cpu: list[float] = field(default_factory=list)  # the load client's CPU µs per operation, per sample
+    client_busy: list[float] = field(default_factory=list)  # share of its CPU the load client used, per sample
     served: int | None = None  # fewest connections that got replies in any sample
     error: str = ""
 
@@ -127,4 +129,6 @@ def _measure_figure(
                 cell.error = sample.error
                 continue
             cell.samples.append(sample.value)
+            cell.client_cpu.append(sample.client_cpu)
+            cell.client_busy.append(sample.client_busy)
             cell.served = sample.served if cell.served is None else min(cell.served, sample.served)

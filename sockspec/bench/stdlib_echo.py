@@ -7,6 +7,8 @@ children, a select() before each accept()) with the same echo loop and
 buffer size as the reference handler, so a difference between the two is
 the server's, not the loop's.  Only `allow_reuse_address` is set, as the
 reference servers set SO_REUSEADDR, so a restart never fails on TIME_WAIT.
+Unlike the reference handler it does not set TCP_NODELAY: nothing in
+socketserver does, and that is what a user of it gets.
 
 Run as `python -m sockspec.bench.stdlib_echo MODEL --host H --port P`.
 """

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import signal
 
-from sockspec.failure import SpecFailure
 from sockspec import report
+from sockspec.failure import SpecFailure
 
 SIGNAL_HINTS = {
     signal.SIGPIPE: "the client wrote to a connection the server had reset and was killed by SIGPIPE: ignore "

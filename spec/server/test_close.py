@@ -100,8 +100,7 @@ def test_client_resets_mid_message(server):
 
 
 @pytest.mark.likely_bug(
-    "the server ends when recv() or send() fails with ECONNRESET: that only ends this client, "
-    "not the server"
+    "the server ends when recv() or send() fails with ECONNRESET: that only ends this client, not the server"
 )
 def test_reset_after_chatting(server):
     """Chat, then reset the connection (SO_LINGER 0, close): the server must keep running and

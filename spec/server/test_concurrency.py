@@ -82,7 +82,10 @@ def test_distinct_payloads_at_the_same_moment(server):
     for round_ in range(3):
         payloads = [pattern(65536, seed=i * 3 + round_ + 1) for i in range(len(clients))]
         converse(
-            [Exchange(c, [p[k : k + 2048] for k in range(0, len(p), 2048)], p, True) for c, p in zip(clients, payloads)],
+            [
+                Exchange(c, [p[k : k + 2048] for k in range(0, len(p), 2048)], p, True)
+                for c, p in zip(clients, payloads, strict=True)
+            ],
             server.timeouts.reply,
         )
 

@@ -58,9 +58,7 @@ def test_restart_on_same_port(start_server):
     try:
         second = start_server(port=port)
     except ServerStartError as error:
-        raise SpecFailure(
-            f"the server to start again on port {port} at once", error.reason, REUSEADDR_HINT
-        ) from None
+        raise SpecFailure(f"the server to start again on port {port} at once", error.reason, REUSEADDR_HINT) from None
     with second.connect("after restart") as client:
         second.chat(client, b"after the restart")
 

@@ -61,7 +61,7 @@ def test_forking_parent_closes_accepted_socket(server):
     accepted socket (each belongs to its child alone)."""
     clients = connect_and_chat(server)
     for client in clients:
-        server.wait_state(lambda s: server.process.pid not in server.holders(client)[0])
+        server.wait_state(lambda s, client=client: server.process.pid not in server.holders(client)[0])
         held_by, _ = server.holders(client)
         check(
             server.process.pid not in held_by,

@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 
 from sockspec.failure import SpecFailure
 
-pytestmark = pytest.mark.behaviour(
-    "send/recv: the server answers every message, byte for byte", seed="§2 send/recv"
-)
+pytestmark = pytest.mark.behaviour("send/recv: the server answers every message, byte for byte", seed="§2 send/recv")
 
 MIB = 1024 * 1024
 # Sent after a reply: its echo must come next, so anything the server added after that reply shows
@@ -48,7 +46,9 @@ def test_many_messages_on_one_connection(server):
             server.chat(client, b"message %d" % i)
 
 
-@pytest.mark.likely_bug("the server sends more than it received, e.g. the whole buffer (sizeof(buf)) instead of recv()'s count")
+@pytest.mark.likely_bug(
+    "the server sends more than it received, e.g. the whole buffer (sizeof(buf)) instead of recv()'s count"
+)
 def test_nothing_added_before_close(server):
     """Chat once, then half-close (shutdown SHUT_WR): nothing may arrive before end of file."""
     with server.connect() as client:
@@ -59,7 +59,7 @@ def test_nothing_added_before_close(server):
 
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
-    "the server treats the data as a C string: strlen(), printf(\"%s\") or a string copy stops at the first NUL byte"
+    'the server treats the data as a C string: strlen(), printf("%s") or a string copy stops at the first NUL byte'
 )
 def test_binary_data_with_nul_bytes(server):
     """Send binary data with NUL bytes at the start, in the middle and at the end; expect it back
@@ -99,9 +99,7 @@ STREAM_EXAMPLES = settings(
 
 
 @pytest.mark.replies("echo")
-@pytest.mark.likely_bug(
-    "the server assumes one recv() is one whole message: TCP may split a message or merge several"
-)
+@pytest.mark.likely_bug("the server assumes one recv() is one whole message: TCP may split a message or merge several")
 @STREAM_EXAMPLES
 @given(
     payload=st.binary(min_size=1, max_size=8192),
@@ -114,12 +112,14 @@ def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
     """Send a payload cut into pieces at random places, each piece its own send() (and, in some
     examples, only after the echo of the previous pieces came back); expect the whole payload back."""
     points = sorted(c for c in cuts if c < len(payload))
-    pieces = [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)])]
+    pieces = [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)], strict=True)]
     with server.connect() as client:
         try:
             client.echo(payload, chunks=pieces, wait_for_echo=wait_for_echo)
         except SpecFailure as failure:
-            failure.happened += f" (the payload of {len(payload)} bytes was cut into pieces of {[len(p) for p in pieces]} bytes)"
+            failure.happened += (
+                f" (the payload of {len(payload)} bytes was cut into pieces of {[len(p) for p in pieces]} bytes)"
+            )
             raise
 
 

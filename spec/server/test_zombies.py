@@ -15,9 +15,7 @@ from sockspec import proc
 from sockspec.failure import check
 
 pytestmark = [
-    pytest.mark.behaviour(
-        "reaping: no zombie children, and no child outlives its client", seed="§6.2 SIGCHLD"
-    ),
+    pytest.mark.behaviour("reaping: no zombie children, and no child outlives its client", seed="§6.2 SIGCHLD"),
     pytest.mark.models("forking"),
 ]
 

@@ -9,12 +9,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
-from tests.harness.conftest import ROOT, processes_mentioning, run_pytest
+from tests.harness.conftest import ROOT, interrupt_run, run_pytest
 
 CORPUS = ROOT / "tests" / "corpus" / "clients"
 SILENT = "tests/corpus/clients/buggy/silent_on_close.py"
@@ -80,7 +79,7 @@ def test_results_file_has_a_line_per_client_test(tmp_path):
     )
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["client", "test", "test", "test", "test", "end"]
-    assert lines[1] == {"kind": "client", "impl": SILENT, "binary": False}
+    assert lines[0] == {"kind": "client", "impl": SILENT, "binary": False}
     tests = {line["nodeid"].split("::")[1]: line for line in lines if line["kind"] == "test"}
     assert tests["test_typed_line_reaches_server"]["family"] == "chat"
     closes = tests["test_server_closes_instead_of_replying"]
@@ -119,26 +118,11 @@ def test_interrupting_the_run_leaves_no_client_behind(tmp_path, sig):
     # A client that never ends by itself (it ignores end of input), in a file the marker names.
     client = tmp_path / f"{marker}.py"
     shutil.copy(CORPUS / "buggy" / "ignores_end_of_input.py", client)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--client", str(client), "spec/client", "-q", "-p", "no:cacheprovider",
-         "-k", "end_of_input"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    def clients() -> list[str]:
-        return [line for line in processes_mentioning(marker) if "-m pytest" not in line]
-
-    try:
-        deadline = time.monotonic() + 60
-        while not clients() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert clients(), "the client never started"
-        run.send_signal(sig)
-        run.wait(60)
-    finally:
-        run.kill()
-        run.wait()
-    assert processes_mentioning(marker) == []  # neither the client nor pytest
-    assert run.returncode != 0
+    status, left = interrupt_run(
+        ["--client", str(client), "spec/client", "-q", "-k", "end_of_input"], marker, sig, 1, tmp_path / "out.txt"
+    )
+    assert left == []
+    assert status != 0
 
 
 def namespaces_available() -> bool:

@@ -43,7 +43,16 @@ def section() -> str:
     parts = [START]
     for family, program, test in EXAMPLES:
         entry_line = f"`{family}`: `tests/corpus/{program}` ({test})"
-        parts += ["", f"<details><summary>{entry_line}</summary>", "", "```text", example(program, test), "```", "", "</details>"]
+        parts += [
+            "",
+            f"<details><summary>{entry_line}</summary>",
+            "",
+            "```text",
+            example(program, test),
+            "```",
+            "",
+            "</details>",
+        ]
     parts += ["", END]
     return "\n".join(parts)
 

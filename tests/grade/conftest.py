@@ -1,9 +1,10 @@
-"""The grader's test fixtures: a sample class built at test time, graded once per test session.
+"""The grader's test fixtures: sample classes built at test time, each graded once per test session.
 
-Grading the sample class takes about a minute, so it happens once and every
-test reads its reports.  Under pytest-xdist each worker is its own process:
-the first to need the class grades it under a file lock, the others wait
-and read the same folder.
+Grading the sample class of servers takes about a minute, and the sample
+class of clients about half that, so each happens once and every test reads
+its reports.  Under pytest-xdist each worker is its own process: the first
+to need a class grades it under a file lock, the others wait and read the
+same folder.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sockspec.grade.reports import folder_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = Path(__file__).parents[1] / "corpus" / "seed"
+CLIENTS = Path(__file__).parents[1] / "corpus" / "clients"
+PROJECT = Path(__file__).parents[2]
 
 # A shorter start deadline keeps programs that never listen quick (it also bounds the probe); a
 # correct server needs far less, even on a loaded machine.  The reply deadline stays the spec's.
@@ -51,12 +54,32 @@ SAMPLE = {
     "empty": "an empty folder",
 }
 
+# The sample class of clients, graded with --role client.  The seed's iterative submission is the
+# same folder as in SAMPLE: graded as clients, its client.cpp is chosen and run exactly as written
+# (it connects to 192.168.153.128:19999).
+CLIENT_SAMPLE = {
+    "seed_iterative": SAMPLE["seed_iterative"],
+    "reference_client": "folder: reference/client.py and a run script giving it --host and --port",
+    "forking.c": CLIENTS / "correct" / "forking.c",
+    "sigpipe_after_reset.c": CLIENTS / "buggy" / "sigpipe_after_reset.c",
+    "exit_status_on_close.c": CLIENTS / "buggy" / "exit_status_on_close.c",
+    "connect_error_on_stdout.c": CLIENTS / "buggy" / "connect_error_on_stdout.c",
+    "client_does_not_compile.cpp": FIXTURES / "client_does_not_compile.cpp",
+    "asks_for_the_server.c": FIXTURES / "asks_for_the_server.c",
+    "empty": SAMPLE["empty"],
+}
 
-def make_class(folder: Path, entries: list[str]) -> Path:
-    """A class folder holding the named entries of SAMPLE."""
+# A client connects within milliseconds of its start: 5 s is ample, and bounds the probe of the
+# client that never connects.  Every other wait stays the spec's.
+CLIENT_FAST = ["--sockspec-timeout", "start=5"]
+
+
+def make_class(folder: Path, entries: list[str], sample: dict | None = None) -> Path:
+    """A class folder holding the named entries of `sample` (SAMPLE by default)."""
+    sample = SAMPLE if sample is None else sample
     folder.mkdir(parents=True)
     for entry in entries:
-        source = SAMPLE[entry]
+        source = sample[entry]
         if isinstance(source, Path):
             shutil.copy(source, folder / entry)
         elif entry == "seed_iterative":
@@ -67,6 +90,12 @@ def make_class(folder: Path, entries: list[str]) -> Path:
             (folder / entry).mkdir()
             run = folder / entry / "run"
             run.write_text(f'#!/bin/sh\nexec {sys.executable} -m reference.threaded --reply stdin --port "$1"\n')
+            run.chmod(0o755)
+        elif entry == "reference_client":
+            (folder / entry).mkdir()
+            shutil.copy(PROJECT / "reference" / "client.py", folder / entry / "client.py")
+            run = folder / entry / "run"
+            run.write_text(f'#!/bin/sh\nexec {sys.executable} client.py --host "$1" --port "$2"\n')
             run.chmod(0o755)
         elif entry == "empty":
             (folder / entry).mkdir()
@@ -146,26 +175,40 @@ class Graded:
         return "namespaces are not available" not in self.stderr
 
 
-@pytest.fixture(scope="session")
-def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    """The whole sample class, graded with --jobs 2 (once per session, shared by xdist workers)."""
-    base = tmp_path_factory.getbasetemp()
+def graded_once(factory: pytest.TempPathFactory, name: str, entries: dict, *options: str) -> Graded:
+    """Grade the sample class `entries` once per session (shared by xdist workers), as `name`."""
+    base = factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "sockspec-grade-sample"
-    with open(shared / "sockspec-grade-sample.lock", "w") as lock:
+    root = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = root / "done.json"
         if not done.exists():
             shutil.rmtree(root, ignore_errors=True)
-            class_dir = make_class(root / "class", list(SAMPLE))
+            class_dir = make_class(root / "class", list(entries), entries)
             started = time.monotonic()
-            result = run_grader(
-                class_dir, root / "grades", "--model", "threaded", "--reply", "stdin", "--jobs", "2",
-                "--timeout", "90", *FAST,
-            )  # fmt: skip
+            result = run_grader(class_dir, root / "grades", *options)
             seconds = time.monotonic() - started
             (root / "stderr.txt").write_text(result.stderr)
             done.write_text(json.dumps({"seconds": seconds, "returncode": result.returncode, "pid": result.pid}))
         facts = json.loads(done.read_text())
     stderr = (root / "stderr.txt").read_text()
     return Graded(root / "class", root / "grades", stderr, facts["seconds"], facts["returncode"], facts["pid"])
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """The whole sample class, graded with --jobs 2 (once per session, shared by xdist workers)."""
+    return graded_once(
+        tmp_path_factory, "sockspec-grade-sample", SAMPLE,
+        "--model", "threaded", "--reply", "stdin", "--jobs", "2", "--timeout", "90", *FAST,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def graded_clients(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    """The sample class of clients, graded with --role client --jobs 2 (once per session)."""
+    return graded_once(
+        tmp_path_factory, "sockspec-grade-clients", CLIENT_SAMPLE,
+        "--role", "client", "--jobs", "2", "--timeout", "90", *CLIENT_FAST,
+    )  # fmt: skip

@@ -13,6 +13,8 @@ import pytest
 
 from sockspec.grade import isolation
 from tests.grade.conftest import (
+    CLIENT_FAST,
+    CLIENT_SAMPLE,
     FAST,
     FIXTURES,
     grade_command,
@@ -46,19 +48,26 @@ def test_timeout_keeps_the_tests_that_finished(tmp_path):
     assert grader_leftovers(result.pid, tmp_path) == []
 
 
-def test_interrupt_kills_everything_and_keeps_finished_reports(tmp_path):
-    """Ctrl-C while a submission sleeps: the grader stops at once, nothing survives it, and what
-    finished before keeps its report."""
-    class_dir = make_class(tmp_path / "class", ["notes.txt", "sleeps_forever.py"])
+@pytest.mark.parametrize(
+    "role, waiting",
+    [("server", "sleeps_forever.py"), ("client", "asks_for_the_server.c")],
+)
+def test_interrupt_kills_everything_and_keeps_finished_reports(tmp_path, role, waiting):
+    """Ctrl-C while a submission waits (a server that never listens, a client that never connects):
+    the grader stops at once, nothing survives it, and what finished before keeps its report."""
+    sample = CLIENT_SAMPLE | {"notes.txt": FIXTURES / "notes.txt"} if role == "client" else None
+    class_dir = make_class(tmp_path / "class", ["notes.txt", waiting], sample)
     out = tmp_path / "grades"
-    # A long start deadline: the sleeper is still being probed when the grader is interrupted.
-    command = grade_command(class_dir, out, *THREADED_STDIN, "--jobs", "2", "--sockspec-timeout", "start=120")
+    graded_as = THREADED_STDIN if role == "server" else ["--role", "client"]
+    # A long start deadline: the waiting one is still being probed when the grader is interrupted.
+    command = grade_command(class_dir, out, *graded_as, "--jobs", "2", "--sockspec-timeout", "start=120")
     grader = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=grader_env(tmp_path / "scratch")
     )
+    stem = waiting.rsplit(".", 1)[0]
     try:
         deadline = time.monotonic() + 60
-        while not (out / "notes.txt" / "grade.json").exists() or not _sleeping(tmp_path):
+        while not (out / "notes.txt" / "grade.json").exists() or not _running(tmp_path, stem):
             assert time.monotonic() < deadline, "the grader never got going"
             assert grader.poll() is None, grader.communicate()
             time.sleep(0.1)
@@ -72,7 +81,7 @@ def test_interrupt_kills_everything_and_keeps_finished_reports(tmp_path):
     assert "interrupted" in stderr
     rows = summary_rows(out)
     assert list(rows) == ["notes.txt"]  # the interrupted one has no verdict, rather than a wrong one
-    assert not (out / "sleeps_forever").exists()
+    assert not (out / stem).exists()
     assert grader_leftovers(grader.pid, tmp_path) == []
 
 
@@ -87,6 +96,24 @@ def test_without_namespaces_ports_are_substituted(tmp_path):
     assert rows["correct_threaded"]["verdict"] == "pass", rows["correct_threaded"]["reason"]
     seed = rows["seed_threaded"]
     assert seed["verdict"] == "error" and "does not start" in seed["reason"] and "address" in seed["reason"], seed
+    assert grader_leftovers(result.pid, tmp_path) == []
+
+
+def test_without_namespaces_no_client_reaches_its_hard_coded_address(tmp_path):
+    """No namespaces: a client that takes its address is graded; the seed's client, whose source names
+    192.168.153.128, is not run at all (its connect() would go to this machine's network)."""
+    class_dir = make_class(tmp_path / "class", ["seed_iterative", "forking.c"], CLIENT_SAMPLE)
+    result = run_grader(class_dir, tmp_path / "grades", "--role", "client", "--no-namespaces", *CLIENT_FAST)
+    assert result.returncode == 0, result.stderr
+    rows = summary_rows(tmp_path / "grades")
+    assert rows["forking"]["verdict"] == "pass", rows["forking"]["reason"]
+    seed = rows["seed_iterative"]
+    assert seed["verdict"] == "error", seed
+    assert seed["reason"] == (
+        "its source names the address 192.168.153.128, and without network namespaces the grader does not run "
+        "a client that may connect there"
+    )
+    assert not (tmp_path / "grades" / "seed_iterative" / "spec-output.txt").exists()
     assert grader_leftovers(result.pid, tmp_path) == []
 
 
@@ -112,14 +139,18 @@ def test_without_cgroups_a_fork_bomb_is_still_capped(tmp_path):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--shard", "3/2"], "--shard must be K/N"),
-        (["--sockspec-timeout", "nope=1"], "bad timeout"),
-        (["--jobs", "0"], "must be positive"),
+        (["--model", "threaded", "--shard", "3/2"], "--shard must be K/N"),
+        (["--model", "threaded", "--sockspec-timeout", "nope=1"], "bad timeout"),
+        (["--model", "threaded", "--jobs", "0"], "must be positive"),
+        ([], "--model is required for servers"),
+        (["--model", "threaded", "--client-binary"], "--client-binary is for --role client"),
+        (["--role", "client", "--model", "threaded"], "--model does not apply to --role client"),
+        (["--role", "client", "--model", "forking", "--reply", "stdin"], "--model and --reply do not apply"),
     ],
 )
 def test_usage_errors(tmp_path, options, message):
-    result = run_grader(tmp_path, tmp_path / "grades", "--model", "threaded", *options)
-    assert result.returncode == 2 and message in result.stderr
+    result = run_grader(tmp_path, tmp_path / "grades", *options)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
 def test_empty_class(tmp_path):
@@ -129,6 +160,6 @@ def test_empty_class(tmp_path):
     assert json.loads((tmp_path / "grades" / "summary.json").read_text())["submissions"] == []
 
 
-def _sleeping(folder) -> bool:
-    """Is the sleeper of this test's grader running (being probed) right now?"""
-    return any("sleeps_forever" in line for line in processes_mentioning(str(folder)))
+def _running(folder, stem: str) -> bool:
+    """Is the submission `stem` of this test's grader running (being probed) right now?"""
+    return any(stem in line for line in processes_mentioning(str(folder)))

@@ -44,6 +44,25 @@ class TestDiscover:
         assert "cannot tell which source is the server" in found["erin"].problem
         assert "not a C, C++ or Python source" in found["frank.txt"].problem
 
+    def test_clients_are_chosen_by_connect_without_listen(self, tmp_path):
+        (tmp_path / "dave").mkdir()
+        (tmp_path / "dave" / "client.cpp").write_text("connect(fd, a, n);")
+        (tmp_path / "dave" / "server.cpp").write_text("listen(fd, 5); accept(fd, 0, 0);")
+        (tmp_path / "erin").mkdir()
+        (tmp_path / "erin" / "cli.py").write_text("s.connect((host, port))")
+        (tmp_path / "erin" / "util.py").write_text("def helper(): pass")
+        (tmp_path / "frank").mkdir()
+        (tmp_path / "frank" / "a.c").write_text("connect(fd, a, n);")
+        (tmp_path / "frank" / "b.c").write_text("connect(fd, a, n);")
+        (tmp_path / "gina").mkdir()
+        (tmp_path / "gina" / "server.cpp").write_text("listen(fd, 5);")
+        found = {s.name: s for s in discover.discover(tmp_path, "client")}
+        assert found["dave"].program.name == "client.cpp"
+        assert found["erin"].program.name == "cli.py"
+        assert found["frank"].problem == "cannot tell which source is the client (a.c, b.c); add a run script"
+        assert found["gina"].program.name == "server.cpp"  # the only source: the probe will say it never connects
+        assert discover.discover(tmp_path)[0].program.name == "server.cpp"  # as servers, the same class
+
     def test_same_stem_keeps_both(self, tmp_path):
         (tmp_path / "alice.c").write_text("")
         (tmp_path / "alice.py").write_text("")
@@ -114,6 +133,53 @@ class TestAddress:
         assert "(it printed 3072 MiB)" in address.place(noisy, 1, self.hints(""), 7).problem
 
 
+class TestClientAddress:
+    """A client's probe sees where its connect() goes (see sandbox_init.network_pending)."""
+
+    def place(self, connecting: list, source: str = "", **probe) -> address.Placement:
+        hints = address.scan([(".c", source)])
+        return address.place({"connecting": connecting, **probe}, 40000, hints, 5, address.CLIENT)
+
+    def test_connects_where_it_is_told(self):
+        placed = self.place([["127.0.0.1", 40000]])
+        assert placed.note == "connects where it is told" and placed.address_option == ["--host", "127.0.0.1"]
+
+    def test_seed_address_goes_on_loopback(self):
+        placed = self.place([["192.168.153.128", 19999]], (SEED / "client.cpp").read_text())
+        assert placed.loopback == ["192.168.153.128"]
+        assert placed.address_option == ["--client-address", "192.168.153.128:19999"]
+        assert placed.note == "connects to 192.168.153.128:19999, hard-coded in its source"
+
+    def test_hard_coded_host_with_the_port_it_is_told(self):
+        placed = self.place([["10.1.2.3", 40000]], 'inet_addr("10.1.2.3")')
+        assert placed.address_option == ["--host", "10.1.2.3"] and placed.loopback == ["10.1.2.3"]
+        assert placed.note == "takes its port from the command line, connects to 10.1.2.3"
+
+    def test_hard_coded_port_on_loopback(self):
+        placed = self.place([["127.0.0.1", 19999]], "sin_port = htons(19999);")
+        assert placed.address_option == ["--client-address", "127.0.0.1:19999"] and placed.loopback == []
+
+    def test_missing_htons(self):
+        assert self.place([["127.0.0.1", 8014]], "sin_port = 19999;").problem == (
+            "connects to port 8014, but its source says port 19999 (htons() missing?)"
+        )
+        assert self.place([["127.0.0.1", address.swap16(40000)]]).problem == (
+            f"connects to port {address.swap16(40000)} instead of the port 40000 it was given (htons() missing?)"
+        )
+
+    def test_never_connects(self):
+        running = self.place([], running=True, output=["server address: "])
+        assert running.problem == (
+            "never connects: still running after 5 s without connecting anywhere (it printed: server address: )"
+        )
+        ended = self.place([], exit="the client exited with status 2", output=["usage: client HOST PORT"])
+        assert ended.problem == (
+            "never connects: the client exited with status 2 before connecting (it printed: usage: client HOST PORT)"
+        )
+        server = self.place([], running=True, listening=[["0.0.0.0", 19999]])
+        assert server.problem.endswith("(it listens on 0.0.0.0:19999: is it the server?)")
+
+
 class TestScoring:
     def test_weights_split_within_a_family(self):
         results = {TESTS[0]: {"outcome": "passed"}, TESTS[2]: {"outcome": "failed", "summary": "cut"}}
@@ -135,9 +201,17 @@ class TestScoring:
         with pytest.raises(scoring.WeightsError, match=">= 0"):
             scoring.load_weights(path)
 
-    def test_every_family_has_a_default_weight(self):
-        families = {p.stem.removeprefix("test_") for p in (SEED.parents[2] / "spec" / "server").glob("test_*.py")}
-        assert families == set(scoring.DEFAULT_WEIGHTS)
+    @pytest.mark.parametrize("role", ["server", "client"])
+    def test_every_family_has_a_default_weight(self, role):
+        families = {p.stem.removeprefix("test_") for p in (SEED.parents[2] / "spec" / role).glob("test_*.py")}
+        assert families == set(scoring.DEFAULT_WEIGHTS[role])
+
+    def test_client_weights_file(self, tmp_path):
+        path = tmp_path / "w.toml"
+        path.write_text("[weights]\nstream = 4\n")
+        assert scoring.load_weights(path, "client")["stream"] == 4.0
+        with pytest.raises(scoring.WeightsError, match="unknown family 'stream' for a server"):
+            scoring.load_weights(path)
 
     def test_results_file_cut_mid_line(self, tmp_path):
         path = tmp_path / "results.jsonl"
@@ -192,7 +266,7 @@ class TestReports:
     def test_html_escapes_and_links(self):
         from sockspec.grade import report_html
 
-        page = report_html.render([sample_record()], "threaded", "echo")
+        page = report_html.render([sample_record()], {"role": "server", "model": "threaded", "reply": "echo"})
         assert "<tags>" not in page and "&lt;tags&gt;" in page
         assert 'href="#s0-ann-close"' in page and 'id="s0-ann-close"' in page
 
@@ -223,3 +297,58 @@ def test_submissions_do_not_see_the_graders_secrets(monkeypatch):
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n auto")
     env = run._spec_env(FIXTURES, own_uid=False)
     assert "CI_TOKEN" not in env and "PYTEST_ADDOPTS" not in env and env["PATH"]
+
+
+def test_client_probe_sees_a_connect_to_loopback(tmp_path):
+    """In the probe's namespace even 127.0.0.1 is not local: a client hard-coding 127.0.0.1:19999 is
+    seen connecting there (SYN_SENT), instead of being refused before anyone could look."""
+    import subprocess
+    import sys
+
+    from sockspec.grade import isolation
+
+    found = isolation.detect(use_cgroups=False)
+    found.close()
+    if not found.namespaces:
+        pytest.skip("network namespaces are not available here")
+    client = "import socket, time; socket.create_connection(('127.0.0.1', 19999), timeout=30); time.sleep(30)"
+    config = {
+        "mode": "probe", "role": "client", "argv": [sys.executable, "-c", client], "cwd": str(tmp_path),
+        "env": {"PATH": "/usr/bin:/bin"}, "seconds": 10, "result": str(tmp_path / "probe.json"),
+    }  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    command = [*found.unshare, sys.executable, "-m", "sockspec.grade.sandbox_init", str(tmp_path / "config.json")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads((tmp_path / "probe.json").read_text())
+    assert seen["connecting"] == [["127.0.0.1", 19999]] and seen["running"], seen
+
+
+@pytest.mark.parametrize(
+    "kind, binary, chosen",
+    [
+        ("c", False, ["--client", "{program}", "-m", "not binary_safe"]),
+        ("run", True, ["--client", "cmd:exec {program} {host} {port}", "--client-binary"]),
+    ],
+)
+def test_client_spec_command(tmp_path, kind, binary, chosen):
+    """A client is graded with spec/client, told where to go as the probe found it."""
+    from sockspec.grade import run
+    from sockspec.grade.cgroups import Limits
+    from sockspec.grade.discover import Submission
+    from sockspec.timeouts import Timeouts
+
+    settings = run.Settings(
+        project=tmp_path, model="", reply="", timeout=60, limits=Limits(512, 1 << 30, 1), waits=Timeouts(),
+        spec_options=("--sockspec-time-scale=1",), weights={}, applicable=(), fingerprint="", role="client",
+        binary=binary,
+    )  # fmt: skip
+    program = tmp_path / ("run" if kind == "run" else "client.c")
+    sub = Submission("ann", program, kind, program, "")
+    placement = address.Placement("192.168.153.128", 19999, ["192.168.153.128"], fixed_option="--client-address")
+    argv = run._spec_argv(sub, program, tmp_path, settings, placement)
+    assert argv[3:5] == [str(tmp_path / "spec" / "client"), "-q"]
+    expected = [part.replace("{program}", str(program)) for part in chosen]
+    assert argv[argv.index("--client") : argv.index("--client") + len(expected)] == expected
+    assert argv[-3:] == ["--client-address", "192.168.153.128:19999", "--sockspec-time-scale=1"]
+    assert "--model" not in argv and "--server-log" not in argv

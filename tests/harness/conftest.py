@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +43,40 @@ def processes_mentioning(marker: str) -> list[str]:
     return found
 
 
-@pytest.fixture
-def pytester_run():
-    return run_pytest
+def interrupt_run(args: list[str], marker: str, sig: int, at_least: int, output: Path) -> tuple[int, list[str]]:
+    """Start `pytest ARGS`, wait until `at_least` processes other than pytest carry `marker`,
+    send `sig`, and return pytest's exit status and the marked processes still alive after it.
+
+    pytest itself is never SIGKILLed while it may still have programs running: nothing could
+    stop them then.
+    """
+    with output.open("wb") as sink:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+            cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def others() -> list[str]:
+        return [line for line in processes_mentioning(marker) if not line.startswith(f"{run.pid}:")]
+
+    try:
+        deadline = time.monotonic() + 60
+        seen = 0
+        while seen < at_least and time.monotonic() < deadline:
+            seen = len(others())
+            time.sleep(0.05)
+        assert seen >= at_least, f"the run never started its programs:\n{output.read_text()}"
+        run.send_signal(sig)
+        run.wait(60)
+    finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGTERM)
+            try:
+                run.wait(30)
+            except subprocess.TimeoutExpired:
+                run.kill()
+                run.wait()
+    deadline = time.monotonic() + 10
+    while others() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return run.returncode, others()

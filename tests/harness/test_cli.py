@@ -7,14 +7,12 @@ import re
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
-from tests.harness.conftest import ROOT, processes_mentioning, run_pytest
+from tests.harness.conftest import ROOT, interrupt_run, run_pytest
 
 BAD_SERVER = "tests/harness/servers/adds_newline.py"
 
@@ -22,9 +20,11 @@ BAD_SERVER = "tests/harness/servers/adds_newline.py"
 def test_a_correct_server_passes_with_status_0_and_a_header():
     done = run_pytest("--impl", "reference.threaded", "spec/server/test_send_recv.py", "-q")
     assert done.returncode == 0, done.stdout
-    assert "sockspec: reference.threaded (model threaded, reply echo)" in run_pytest(
-        "--impl", "reference.threaded", "--collect-only", "-q", "spec/server/test_send_recv.py"
-    ).stdout or done.returncode == 0
+    assert (
+        "sockspec: reference.threaded (model threaded, reply echo)"
+        in run_pytest("--impl", "reference.threaded", "--collect-only", "-q", "spec/server/test_send_recv.py").stdout
+        or done.returncode == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,13 +51,17 @@ def test_bad_input_is_one_line_with_status_4(args, message):
 
 
 def test_a_failure_says_what_happened_and_how_to_reproduce_it():
-    done = run_pytest("--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py", "-k", "many_messages")
+    done = run_pytest(
+        "--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py", "-k", "many_messages"
+    )
     assert done.returncode == 1
     out = done.stdout
     for heading in ("BEHAVIOUR", "DID", "EXPECTED", "HAPPENED", "LIKELY BUG", "TRANSCRIPT", "SERVER", "OUTPUT"):
         assert f"\n{heading}" in out, heading
     # The reply to message 0 had a newline too many; it shows up where the reply to message 1 is due.
-    assert re.search(r"received b'\\n.*, wrong from byte 0 on, where b'message 1' \(9 bytes\) was due", " ".join(out.split()))
+    assert re.search(
+        r"received b'\\n.*, wrong from byte 0 on, where b'message 1' \(9 bytes\) was due", " ".join(out.split())
+    )
     assert not re.search(r'File ".*/(sockspec|spec)/', out), "a traceback of ours"
     (reproduce,) = [line for line in out.splitlines() if line.startswith("REPRODUCE")]
     again = run_pytest(*shlex.split(reproduce.split(None, 1)[1])[1:])
@@ -74,8 +78,15 @@ def test_tests_that_do_not_apply_are_deselected_not_failed():
 def test_results_file_has_a_line_per_test(tmp_path):
     results = tmp_path / "results.jsonl"
     run_pytest(
-        "--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py",
-        "-k", "many_messages or nothing_added", "--sockspec-results", str(results),
+        "--impl",
+        BAD_SERVER,
+        "--model",
+        "threaded",
+        "spec/server/test_send_recv.py",
+        "-k",
+        "many_messages or nothing_added",
+        "--sockspec-results",
+        str(results),
     )
     lines = [json.loads(line) for line in results.read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["run", "test", "test", "end"]
@@ -97,28 +108,9 @@ def test_interrupting_the_run_leaves_no_server_behind(tmp_path, sig):
     server = tmp_path / f"{marker}.py"
     shutil.copy(ROOT / "reference" / "forking.py", server)
     impl = f"cmd:exec {sys.executable} {server} --host {{host}} --port {{port}}"
-    output = tmp_path / "out.txt"
-    with output.open("wb") as sink:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "--impl", impl, "--model", "forking", "spec/server", "-q",
-             "-p", "no:cacheprovider"],
-            cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def servers() -> list[str]:
-        return [line for line in processes_mentioning(marker) if not line.startswith(f"{run.pid}:")]
-
-    try:
-        deadline = time.monotonic() + 60
-        seen = 0
-        while seen < 2 and time.monotonic() < deadline:  # a server and a child, or two servers
-            seen = len(servers())
-            time.sleep(0.05)
-        assert seen >= 2, output.read_text()
-        run.send_signal(sig)
-        run.wait(60)
-    finally:
-        run.kill()
-        run.wait()
-    assert servers() == []
-    assert run.returncode != 0
+    # At least two: a server and a child, or a server and its spare.
+    status, left = interrupt_run(
+        ["--impl", impl, "--model", "forking", "spec/server", "-q"], marker, sig, 2, tmp_path / "out.txt"
+    )
+    assert left == []
+    assert status != 0

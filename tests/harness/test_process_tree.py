@@ -42,7 +42,12 @@ def test_stop_kills_children_that_escaped_the_process_group():
 
 
 def test_stop_escalates_to_sigkill_and_says_so():
-    tree = start("import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(600)")
+    tree = start(
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)"
+    )
     assert wait_for(lambda: tree.output.last_lines() == ["ready"], 10)
     started = time.monotonic()
     note = tree.stop(signal.SIGTERM, 0.5)
@@ -54,7 +59,11 @@ def test_stop_escalates_to_sigkill_and_says_so():
 def test_a_flood_of_output_never_blocks_the_program():
     # 20 MB on each stream: far beyond any pipe buffer.
     tree = start(
-        "import os\nfor _ in range(320):\n    os.write(1, b'o' * 65536)\n    os.write(2, b'e' * 65535 + b'\\n')\nprint('end')"
+        "import os\n"
+        "for _ in range(320):\n"
+        "    os.write(1, b'o' * 65536)\n"
+        "    os.write(2, b'e' * 65535 + b'\\n')\n"
+        "print('end')"
     )
     assert wait_for(lambda: tree.popen.poll() is not None, 30), "the program blocked writing its output"
     tree.stop(signal.SIGTERM, 1)

@@ -70,7 +70,9 @@ def test_c_source_is_built_once_and_cached(tmp_path, monkeypatch):
 def test_compile_error_names_the_first_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     (tmp_path / "broken.c").write_text("int main(void) { return x; }\n")
-    with pytest.raises(ImplError, match=r"broken.c does not compile: .*broken.c:1:.*error.*'x' undeclared|x.*undeclared"):
+    with pytest.raises(
+        ImplError, match=r"broken.c does not compile: .*broken.c:1:.*error.*'x' undeclared|x.*undeclared"
+    ):
         parse("broken.c", "forking", "echo", tmp_path, 60)
     assert not list(build.cache_dir().glob("*/broken"))
 

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,6 +26,10 @@
 /* Echo until the client closes (recv() == 0) or the connection breaks. */
 static void serve_client(int fd) {
     char buffer[BUFFER_SIZE]; /* on this thread's own stack: nothing shared between clients */
+    /* Every reply leaves at once, as in the reference servers (see reference/handler.py):
+     * with Nagle's algorithm, the tail of a large reply waits for the client's delayed ACK. */
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     for (;;) {
         ssize_t got = recv(fd, buffer, sizeof buffer, 0);
         if (got < 0 && errno == EINTR)

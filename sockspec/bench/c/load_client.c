@@ -12,8 +12,9 @@
  *              receiver, so neither side of the echo waits for the other.
  *
  * Runs WARMUP seconds unmeasured, then SECONDS measured, and prints one line:
- * "COUNT ELAPSED SERVED" (operations done while measured, the seconds they
- * took, how many connections completed at least one).  Every wait is bounded:
+ * "COUNT ELAPSED SERVED CPU" (operations done while measured, the seconds
+ * they took, how many connections completed at least one, the CPU seconds
+ * this client used meanwhile).  Every wait is bounded:
  * on a server that does not answer it prints one line on stderr, exits 1.
  */
 #include <arpa/inet.h>
@@ -38,10 +39,14 @@ static char *message, *reply;
 static size_t size;
 static double warm_end, measure_end, warmup, seconds;
 
-static double now(void) {
+static double clock_seconds(clockid_t clock) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double now(void) {
+    return clock_seconds(CLOCK_MONOTONIC);
 }
 
 /* Start the warm-up: called once the connections a figure keeps open are made. */
@@ -94,15 +99,21 @@ static void receive_all(int fd, size_t length, const char *what) {
 
 /* Count operations after the warm-up; `done` says whether the time is up. */
 static long counted, served;
-static double started, ended;
+/* Our own CPU time is read only when the clock starts and stops: reading it is a system call. */
+static double started, ended, cpu_started, cpu_ended;
 static int tick(void) {
     double t = now();
     if (t < warm_end)
         return 0;
-    if (counted++ == 0)
+    if (counted++ == 0) {
         started = t;
+        cpu_started = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    }
     ended = t;
-    return t >= measure_end;
+    if (t < measure_end)
+        return 0;
+    cpu_ended = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    return 1;
 }
 
 static void one_client_roundtrips(void) {
@@ -245,6 +256,6 @@ int main(int argc, char **argv) {
     } else
         one_client_roundtrips();
     /* The first counted operation only starts the clock. */
-    printf("%ld %.6f %ld\n", counted - 1, ended - started, served);
+    printf("%ld %.6f %ld %.6f\n", counted - 1, ended - started, served, cpu_ended - cpu_started);
     return 0;
 }

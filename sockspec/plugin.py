@@ -300,7 +300,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if handle is None or call.excinfo is None or not rep.failed or not call.excinfo.errisinstance(SpecFailure):
         return  # anything but a spec failure is a bug of ours or of the test: keep the traceback
     item.stash[FAILURE] = call.excinfo.value
-    rep.longrepr = _render(item, handle, call.excinfo.value)
+    rep.longrepr = report.as_longrepr(_render(item, handle, call.excinfo.value), call.excinfo.value, item.location)
     meta["summary"] = str(call.excinfo.value)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import signal
 import textwrap
 
+from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
+
 from sockspec.failure import SpecFailure
 
 SIGNAL_HINTS = {
@@ -85,3 +87,15 @@ def render(
         f"{'REPRODUCE':<11} {reproduce}",
     ]
     return "\n".join(lines)
+
+
+def as_longrepr(text: str, failure: SpecFailure, location: tuple[str, int | None, str]) -> ExceptionChainRepr:
+    """`text` in the form pytest gives a failure: printed whole in the failure's section, while the
+    short summary at the end of a run (whole on CI, where pytest does not trim it) gets the
+    one-line `failure`. It survives pytest-xdist's trip from worker to controller, which a plain
+    string would too, but then as the summary line as well.
+    """
+    path, lineno, _ = location
+    crash = ReprFileLocation(path, (lineno or 0) + 1, " ".join(str(failure).split()))
+    traceback = ReprTraceback([ReprEntryNative([text + "\n"])], None, "native")
+    return ExceptionChainRepr([(traceback, crash, None)])

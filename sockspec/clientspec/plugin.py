@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from sockspec import plugin as server_plugin
+from sockspec import report as common_report
 from sockspec import targets
 from sockspec.clientspec import report
 from sockspec.clientspec.handle import ClientHandle, Where
@@ -230,7 +231,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         return  # anything but a spec failure is a bug of ours or of the test: keep the traceback
     failure: SpecFailure = call.excinfo.value
     item.stash[FAILURE] = failure
-    rep.longrepr = _render(item, handle, failure)
+    rep.longrepr = common_report.as_longrepr(_render(item, handle, failure), failure, item.location)
     for key, meta in rep.user_properties:
         if key == "sockspec" and isinstance(meta, dict):
             meta["summary"] = str(failure)

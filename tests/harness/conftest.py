@@ -12,8 +12,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_pytest(*args: str, timeout: float = 300, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """Run pytest in a subprocess from the project root, the way a user types it."""
+def run_pytest(
+    *args: str, timeout: float = 300, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run pytest in a subprocess from the project root, the way a user types it;
+    `env` adds to (or overrides) this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
@@ -21,7 +24,7 @@ def run_pytest(*args: str, timeout: float = 300, cwd: Path = ROOT) -> subprocess
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {})),
     )
 
 

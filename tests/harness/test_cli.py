@@ -68,6 +68,21 @@ def test_a_failure_says_what_happened_and_how_to_reproduce_it():
     assert again.returncode == 1 and "1 failed" in again.stdout
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_the_short_summary_has_one_line_per_failure_also_on_ci(workers):
+    # On CI pytest prints each summary line untrimmed: the whole failure message must not end up there.
+    done = run_pytest(
+        "--impl", BAD_SERVER, "--model", "threaded", "spec/server/test_send_recv.py",
+        "-k", "many_messages or pipelined",
+        *workers, env={"CI": "true"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout
+    summary = done.stdout.split("short test summary info", 1)[1].splitlines()[1:-1]
+    assert len(summary) == 2 and all(line.startswith("FAILED ") for line in summary), summary
+    assert all(" - expected client 1 to receive b" in line for line in summary), summary
+    assert sum(line.startswith("REPRODUCE") for line in done.stdout.splitlines()) == 2
+
+
 def test_tests_that_do_not_apply_are_deselected_not_failed():
     done = run_pytest("--impl", "reference.iterative", "spec/server", "--collect-only", "-q")
     assert done.returncode == 0

@@ -135,8 +135,10 @@ def _bench(args: argparse.Namespace) -> int:
     try:
         results = run_.run(columns, figures, settings, c_client, progress)
     except ServerStartError as error:
-        print(f"sockspec bench: a server did not start: {error.reason}", file=sys.stderr)
+        progress("")
+        print(f"sockspec bench: {error.reason}", file=sys.stderr)
         return SERVER_ERROR
+    progress("")
     if args.json:
         print(json.dumps(report.as_json(results, impl, model, title), indent=2))
     else:
@@ -157,6 +159,7 @@ def _status(results: run_.Results, check_client: bool) -> int:
 
 
 def _progress(message: str) -> None:
+    """On a terminal: one line that says what is being measured, cleared by an empty message."""
     print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
 
 

@@ -25,10 +25,10 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 IO_TIMEOUT = 5.0  # seconds without an answer after which a server is not answering
+SETUP_TIMEOUT = 30.0  # seconds to connect all the clients of a figure, each answered once
 
 
 class LoadError(Exception):
@@ -151,39 +151,35 @@ def _connected(address: tuple[str, int]) -> socket.socket:
     return sock
 
 
-def _receiver(sock: socket.socket, size: int) -> Callable[[], None]:
-    """A function that reads exactly `size` bytes from `sock` into one reused buffer."""
-    view = memoryview(bytearray(size))
-    recv_into = sock.recv_into
-
-    def receive() -> None:
-        got = recv_into(view)
-        while got < size:
-            if got == 0 or (more := recv_into(view[got:])) == 0:
-                raise LoadError("the server closed the connection")
-            got += more
-
-    return receive
+def _receive(sock: socket.socket, view: memoryview) -> None:
+    """Read exactly len(view) bytes from `sock` into `view`, a buffer reused for every reply."""
+    size = len(view)
+    got = sock.recv_into(view)
+    while got < size:
+        if got == 0 or (more := sock.recv_into(view[got:])) == 0:
+            raise LoadError("the server closed the connection")
+        got += more
 
 
 def _one_client(address: tuple[str, int], size: int, clock: _Clock) -> None:
     message = b"x" * size
+    view = memoryview(bytearray(size))
     with _connected(address) as sock:
         clock.start()
-        send, receive, tick = sock.sendall, _receiver(sock, size), clock.tick
         while True:
-            send(message)
-            receive()
-            if tick():
+            sock.sendall(message)
+            _receive(sock, view)
+            if clock.tick():
                 return
 
 
 def _connects(address: tuple[str, int], size: int, clock: _Clock) -> None:
     message = b"x" * size
+    view = memoryview(bytearray(size))
     while True:
         with _connected(address) as sock:
             sock.sendall(message)
-            _receiver(sock, size)()
+            _receive(sock, view)
         if clock.tick():
             return
 
@@ -208,11 +204,11 @@ def _bulk(address: tuple[str, int], size: int, clock: _Clock) -> None:
         clock.start()
         thread = threading.Thread(target=sender, name="sockspec-bench-sender", daemon=True)
         thread.start()
-        receive = _receiver(sock, size)
+        view = memoryview(bytearray(size))
         try:
             while True:
                 may_send.release()
-                receive()
+                _receive(sock, view)
                 if clock.tick():
                     return
         finally:
@@ -223,29 +219,40 @@ def _bulk(address: tuple[str, int], size: int, clock: _Clock) -> None:
             thread.join(IO_TIMEOUT)
 
 
+def _connect_all(address: tuple[str, int], clients: int, message: bytes, socks: list[socket.socket]) -> None:
+    """Connect `clients` clients into `socks`, one at a time, each echoed once before the next connects.
+
+    The server's queue of completed connections then never holds more than
+    one, so a small listen() backlog drops no SYN (each drop costs a 1 s
+    retry).  All of it within SETUP_TIMEOUT, however slowly the server answers.
+    """
+    view = memoryview(bytearray(len(message)))
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    for i in range(clients):
+        if time.monotonic() > deadline:
+            raise LoadError(f"only {i} of {clients} clients were connected and answered within {SETUP_TIMEOUT:g} s")
+        try:
+            socks.append(_connected(address))
+            socks[-1].sendall(message)
+            _receive(socks[-1], view)
+        except (OSError, LoadError) as error:
+            reason = _describe(error) if isinstance(error, OSError) else str(error)
+            raise LoadError(f"client {i + 1} of {clients} was not served: {reason}") from None
+
+
 def _many_clients(address: tuple[str, int], load: Load, clock: _Clock) -> int:
     """`load.clients` connections, one message each in flight, in one epoll loop; returns how many were served."""
     size, clients = load.size, load.clients
     message = b"x" * size
+    buffer = bytearray(size)
     socks: list[socket.socket] = []
     poller = select.epoll()
     try:
-        # One client at a time, each echoed once before the next connects: the
-        # server's queue of completed connections never holds more than one,
-        # so a small listen() backlog drops no SYN (each drop costs a 1 s retry).
-        for i in range(clients):
-            try:
-                socks.append(_connected(address))
-                socks[-1].sendall(message)
-                _receiver(socks[-1], size)()
-            except (OSError, LoadError) as error:
-                reason = _describe(error) if isinstance(error, OSError) else str(error)
-                raise LoadError(f"client {i + 1} of {clients} was not served: {reason}") from None
+        _connect_all(address, clients, message, socks)
         index = {sock.fileno(): i for i, sock in enumerate(socks)}
         received = [0] * clients
         done = [0] * clients
         done_before: list[int] = []
-        buffer = bytearray(size)
         recv_into = [sock.recv_into for sock in socks]
         send = [sock.sendall for sock in socks]
         clock.start()
@@ -253,12 +260,18 @@ def _many_clients(address: tuple[str, int], load: Load, clock: _Clock) -> int:
             poller.register(sock.fileno(), select.EPOLLIN)
             sock.sendall(message)
         # When time is up, no new messages go out, but the replies still on
-        # their way are read before closing: closing a socket with unread
-        # data resets the connection, and the server would see an error.
-        in_flight, served = clients, 0
+        # their way are read (for IO_TIMEOUT at most) before closing: closing a
+        # socket with unread data resets the connection, and the server would
+        # see an error.
+        in_flight, served, drain_end = clients, 0, 0.0
         while in_flight:
-            events = poller.poll(IO_TIMEOUT, clients)
+            wait = IO_TIMEOUT if not drain_end else drain_end - time.monotonic()
+            if wait <= 0:
+                break
+            events = poller.poll(wait, clients)
             if not events:
+                if drain_end:
+                    break
                 raise LoadError(f"no answer within {IO_TIMEOUT:g} s on any of {clients} connections")
             for fd, _ in events:
                 i = index[fd]
@@ -271,10 +284,11 @@ def _many_clients(address: tuple[str, int], load: Load, clock: _Clock) -> int:
                     continue
                 received[i] = 0
                 done[i] += 1
-                if in_flight < clients:
-                    in_flight -= 1  # draining
+                if drain_end:
+                    in_flight -= 1
                 elif clock.tick():
                     in_flight -= 1
+                    drain_end = time.monotonic() + IO_TIMEOUT
                     served = sum(after > before for after, before in zip(done, done_before or done, strict=True))
                 else:
                     send[i](message)

@@ -22,7 +22,7 @@ from sockspec.timeouts import wait_for
 MIB = 1024 * 1024
 SMALL = 64  # bytes per message in the round-trip and connection figures
 SETTLE = 10.0  # seconds a server gets to end the threads and children of the last figure's clients
-C_CLIENT_SLACK = 30.0  # beyond warm-up and measured time: connecting 1000 clients, the last answers
+C_CLIENT_SLACK = load.SETUP_TIMEOUT + 3 * load.IO_TIMEOUT  # beyond warm-up and measured time: setup, drain
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,14 @@ def header(results: Results, title: str) -> list[str]:
     cpus = settings.cpus
     pinned = f"client on CPU {cpus.client}, servers on CPU {cpus.server}" if cpus else "client and servers not pinned"
     client = results.columns[0].client
+    samples = f"best of {settings.repeat} samples" if settings.repeat > 1 else "one sample"
     before = " ".join(f"{x:.2f}" for x in results.load_before)
     after = " ".join(f"{x:.2f}" for x in results.load_after)
     return [
         f"sockspec bench: {title}",
         f"{pinned}; {'Python' if client == 'python' else 'C'} load client unless a column says otherwise; echo only",
-        f"each figure: best of {settings.repeat} samples of {settings.seconds:g} s after {settings.warmup:g} s "
-        "of warm-up, columns measured in turn",
+        f"each figure: {samples} of {settings.seconds:g} s after {settings.warmup:g} s of warm-up, "
+        "columns measured in turn",
         f"load average {before} before, {after} after",
     ]
 

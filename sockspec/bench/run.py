@@ -19,7 +19,7 @@ from sockspec.bench.columns import Column
 from sockspec.bench.measure import Figure, measure
 from sockspec.bench.pinning import Cpus
 from sockspec.process_tree import arm_cleanup, sweep_orphans
-from sockspec.server import ServerProcess
+from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts
 
@@ -75,7 +75,7 @@ def run(
     c_client: Path | None,
     progress: Callable[[str], None],
 ) -> Results:
-    """Measure every figure on every column; raise ServerStartError if a server does not start."""
+    """Measure every figure on every column; raise ServerStartError (naming the server) if one does not start."""
     results = Results(columns, figures, settings, {}, os.getloadavg())
     started: dict[Target, ServerProcess] = {}
 
@@ -92,7 +92,11 @@ def run(
         for column in columns:
             if column.server not in started:
                 progress(f"starting {column.server.impl}")
-                process = servers.start(column.server, HOST, Timeouts())
+                try:
+                    process = servers.start(column.server, HOST, Timeouts())
+                except ServerStartError as error:
+                    printed = f" (it printed: {error.output[-1]})" if error.output else ""
+                    raise ServerStartError(f"{column.server.impl} did not start: {error.reason}{printed}", []) from None
                 started[column.server] = process
                 results.ports[column.server] = process.port
                 pinning.pin_server(settings.cpus, process.tree.members())

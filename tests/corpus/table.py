@@ -116,6 +116,8 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
             f"catch nothing (spec/{role} tests no buggy program{among} fails): {', '.join(nothing) or 'none'}",
         ]
 
+    lines += ["", *times(buggy, correct, results)]
+
     roles = sorted({e.role for e in results})
     lines.append("")
     if len(roles) > 1:
@@ -125,6 +127,26 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
                 + summary([e for e in buggy if e.role == role], [e for e in correct if e.role == role], results)
             )
     lines.append(summary(buggy, correct, results))
+    return lines
+
+
+def times(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunResult]) -> list[str]:
+    """Wall time of the whole spec per role and model: the slowest correct program and the slowest
+    buggy one. A broken program must not make a run slow: every wait it turns into a timeout is
+    bounded, so its run stays within twice the slowest correct one's."""
+    lines = ["TIMES (whole spec, wall seconds; the bar: slowest buggy <= 2 x slowest correct)"]
+    for key in sorted({(e.role, e.model) for e in buggy + correct}):
+        fine = [e for e in correct if (e.role, e.model) == key]
+        broken = [e for e in buggy if (e.role, e.model) == key]
+        if not fine or not broken:
+            continue
+        fine_max = max(fine, key=lambda e: results[e].seconds)
+        broken_max = max(broken, key=lambda e: results[e].seconds)
+        ratio = results[broken_max].seconds / results[fine_max].seconds
+        lines.append(
+            f"  {key[0]} {key[1] or '-'}: correct {results[fine_max].seconds:.1f} s ({fine_max.name}), "
+            f"buggy {results[broken_max].seconds:.1f} s ({broken_max.name}), {ratio:.2f} x"
+        )
     return lines
 
 

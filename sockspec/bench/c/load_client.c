@@ -32,7 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IO_TIMEOUT 5 /* seconds: a server silent for this long is not answering */
+#define IO_TIMEOUT 5     /* seconds: a server silent for this long is not answering */
+#define SETUP_TIMEOUT 30 /* seconds to connect all the clients of a figure, each answered once */
 
 static struct sockaddr_in server;
 static char *message, *reply;
@@ -171,8 +172,14 @@ static void many_clients_roundtrips(int clients) {
     size_t *received = calloc((size_t)clients, sizeof *received);
     long *done = calloc((size_t)clients, sizeof *done), *done_at_start = calloc((size_t)clients, sizeof *done);
     struct epoll_event event, *events = calloc((size_t)clients, sizeof *events);
+    double setup_end = now() + SETUP_TIMEOUT;
     for (int i = 0; i < clients; i++) {
         char what[64];
+        if (now() > setup_end) {
+            fprintf(stderr, "only %d of %d clients were connected and answered within %d s\n", i, clients,
+                    SETUP_TIMEOUT);
+            exit(1);
+        }
         snprintf(what, sizeof what, "client %d of %d was not served", i + 1, clients);
         /* Echoed once before the next connects: see _many_clients in load.py. */
         fds[i] = connected_socket(what);
@@ -187,11 +194,17 @@ static void many_clients_roundtrips(int clients) {
         send_all(fds[i], message, size);
     }
     /* When time is up, no new messages go out, but the replies still on their
-     * way are read before closing: closing a socket with unread data resets
-     * the connection, and the server would see an error. */
+     * way are read (for IO_TIMEOUT at most) before closing: closing a socket
+     * with unread data resets the connection, and the server would see an error. */
     int measuring = 0, in_flight = clients;
+    double drain_end = 0;
     while (in_flight > 0) {
-        int ready = epoll_wait(epoll, events, clients, IO_TIMEOUT * 1000);
+        int wait = drain_end ? (int)((drain_end - now()) * 1000) : IO_TIMEOUT * 1000;
+        if (wait <= 0)
+            break;
+        int ready = epoll_wait(epoll, events, clients, wait);
+        if (ready == 0 && drain_end)
+            break;
         if (ready <= 0) {
             errno = ready == 0 ? ETIMEDOUT : errno;
             fail("epoll_wait");
@@ -207,10 +220,11 @@ static void many_clients_roundtrips(int clients) {
                 continue;
             received[i] = 0;
             done[i]++;
-            if (in_flight < clients) {
-                in_flight--; /* draining */
+            if (drain_end) {
+                in_flight--;
             } else if (tick()) {
                 in_flight--;
+                drain_end = now() + IO_TIMEOUT;
                 for (int j = 0; j < clients; j++)
                     served += done[j] > done_at_start[j];
             } else {

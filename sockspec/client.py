@@ -254,12 +254,17 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                 else:
                     selector.modify(key.fileobj, _interest(ex), ex)
             pending = [ex for ex in pending if not ex.done()]
-    for ex in exchanges:
-        _log(ex)
-        if not ex.done() or bytes(ex.got) != ex.expected:
-            _fail(ex, seconds)
-        if ex.expected:
-            ex.client.on_answer()
+    try:
+        for ex in exchanges:
+            _log(ex)
+            if not ex.done() or bytes(ex.got) != ex.expected:
+                _fail(ex, seconds)
+            if ex.expected:
+                ex.client.on_answer()
+    except SpecFailure as failure:
+        if pending:  # the wait ran out on some exchange, whichever one the failure is about
+            failure.missed_deadline = failure.missed_deadline or "reply"
+        raise
 
 
 def _interest(ex: Exchange) -> int:

@@ -44,15 +44,21 @@ def test_wait_for_gives_up_at_the_deadline():
     assert 0.2 <= time.monotonic() - start < 1
 
 
-def test_patience_shortens_only_the_kind_that_was_missed():
+def test_one_missed_deadline_shortens_every_later_wait():
     patience = Patience(Timeouts())
     patience.note_answered()
     assert patience.current() == Timeouts() and patience.note() == ""
-    patience.note_missed({"reply", ""}, "test_a")
+    patience.note_missed({"", "connect"}, "test_a")  # not a deadline that shortens
+    assert patience.current() == Timeouts()
+    patience.note_missed({"settle"}, "test_a")
     patience.note_missed({"reply"}, "test_b")
-    assert patience.current().reply == timeouts.SHORTENED["reply"]
-    assert patience.current().settle == Timeouts().settle
-    assert "test_a" in patience.note() and "test_b" not in patience.note()
+    shorter = patience.current()
+    assert (shorter.reply, shorter.settle, shorter.exit) == tuple(
+        timeouts.SHORTENED[k] for k in ("reply", "settle", "exit")
+    )
+    assert shorter.start == Timeouts().start and shorter.silence == Timeouts().silence  # windows stay whole
+    assert patience.note(test="test_a") == ""  # the test that missed it waited the full deadline
+    assert "5 s settle deadline in test_a" in patience.note(test="test_b")
 
 
 def test_a_mute_server_gets_the_shortest_reply_deadline():
@@ -62,3 +68,16 @@ def test_a_mute_server_gets_the_shortest_reply_deadline():
     assert "has not answered anything yet" in patience.note()
     patience.note_answered()
     assert patience.current().reply == timeouts.SHORTENED["reply"]
+
+
+def test_a_program_that_keeps_missing_replies_is_treated_as_mute():
+    patience = Patience(Timeouts())
+    patience.note_answered()
+    for test in ("test_a", "test_b"):
+        patience.note_missed({"reply"}, test)
+        assert patience.current().reply == timeouts.SHORTENED["reply"]
+    patience.note_missed({"reply"}, "test_b")  # the same test again: still two tests
+    assert patience.current().reply == timeouts.SHORTENED["reply"]
+    patience.note_missed({"reply"}, "test_c")
+    assert patience.current().reply == timeouts.MUTE_REPLY
+    assert "missed reply deadlines in 3 tests" in patience.note(test="test_d")

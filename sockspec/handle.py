@@ -133,7 +133,7 @@ class ServerHandle:
                 proc.threads_all_sleeping(pid) for pid in (state.pid, *state.descendants)
             )
 
-        deadline = Deadline(self.patience.current().settle)
+        deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_WRITE)
             while sent < FLOOD_LIMIT and not deadline.expired():

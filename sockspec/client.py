@@ -22,6 +22,12 @@ from sockspec.timeouts import Deadline, Timeouts
 
 RECV_SIZE = 65536
 
+RESET_HINT = (
+    "the server resets the connection instead of closing it: it sets SO_LINGER to 0, or closes the "
+    "socket while received data is still unread in it; either way the kernel drops whatever it had "
+    "not yet sent"
+)
+
 
 class Client:
     """One TCP connection to the server under test."""
@@ -111,9 +117,12 @@ class Client:
         """Receive exactly `expected`, within the reply deadline."""
         converse([Exchange(self, [], expected)], seconds or self.reply_seconds)
 
-    def echo(self, data: bytes, chunks: list[bytes] | None = None, wait_for_echo: bool = False) -> None:
-        """Send `data` (optionally in `chunks`) and expect the same bytes back."""
-        converse([Exchange(self, chunks or [data], data, wait_for_echo)], self.reply_seconds)
+    def echo(
+        self, data: bytes, chunks: list[bytes] | None = None, wait_for_echo: bool = False, half_close: bool = False
+    ) -> None:
+        """Send `data` (optionally in `chunks`) and expect the same bytes back; with `half_close`,
+        shutdown(SHUT_WR) as soon as the last byte is sent, while the echo is still coming."""
+        converse([Exchange(self, chunks or [data], data, wait_for_echo, half_close=half_close)], self.reply_seconds)
 
     def expect_eof(self, seconds: float | None = None, what: str = "") -> None:
         """The server closes its end: we read end of file, and nothing before it."""
@@ -127,6 +136,12 @@ class Client:
                 expected,
                 f"{self.name} saw neither data nor end of file for {seconds:g} s: the connection stays open",
                 missed_deadline="reply",
+            )
+        if end != "eof":
+            raise SpecFailure(
+                expected,
+                f"the connection was {'reset' if end == 'reset' else f'broken ({end})'} instead of closed",
+                RESET_HINT,
             )
 
     def expect_silence(self, seconds: float) -> None:
@@ -193,6 +208,7 @@ class Exchange:
     # Send each chunk only after the echo of everything before it has come back,
     # so the server certainly receives the chunks in separate recv() calls.
     wait_for_echo: bool = False
+    half_close: bool = False  # shutdown(SHUT_WR) once everything is sent
     got: bytearray = field(default_factory=bytearray)
     sent: int = 0
     chunk_index: int = 0
@@ -212,7 +228,8 @@ class Exchange:
         return not (self.wait_for_echo and self.chunk_offset == 0 and len(self.got) < self.sent)
 
     def done(self) -> bool:
-        return self.done_sending() and (len(self.got) >= len(self.expected) or bool(self.end))
+        """Nothing more can happen: all sent and all expected received, or the connection ended."""
+        return bool(self.end) or (self.done_sending() and len(self.got) >= len(self.expected))
 
     def wrong_so_far(self) -> bool:
         return not self.expected.startswith(bytes(self.got))
@@ -289,6 +306,8 @@ def _send_some(ex: Exchange) -> None:
         ex.client.transcript.add(ex.client.name, f"sent {preview(chunk)}")
         ex.chunk_index += 1
         ex.chunk_offset = 0
+        if ex.half_close and ex.done_sending():
+            ex.client.shutdown_write()
 
 
 def _receive_some(ex: Exchange) -> None:
@@ -320,6 +339,9 @@ def _log(ex: Exchange) -> None:
         ex.client.transcript.add(ex.client.name, {"eof": "end of file"}.get(ex.end, ex.end))
 
 
+_ENDINGS = {"eof": "the server closed the connection", "reset": "the connection was reset"}
+
+
 def _bytes(count: int) -> str:
     return f"{count} byte" + ("" if count == 1 else "s")
 
@@ -340,17 +362,13 @@ def _fail(ex: Exchange, seconds: float) -> None:
         raise SpecFailure(expected, f"{name} received {echoed}{ending}", missed_deadline="" if ex.end else "reply")
     if not ex.done_sending():
         expected = f"{name} to send {ex.total} bytes"
-        happened = f"the server stopped reading after {_bytes(ex.sent)}"
         if ex.end:
-            happened += f" and the connection ended ({ex.end})"
-        raise SpecFailure(expected, happened, missed_deadline="" if ex.end else "reply")
+            ended = _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
+            raise SpecFailure(expected, f"{ended} after {name} had sent {_bytes(ex.sent)}")
+        raise SpecFailure(expected, f"the server stopped reading after {_bytes(ex.sent)}", missed_deadline="reply")
     received = f"received {describe_difference(ex.expected, got)}" if got else "received nothing"
-    if ex.end == "eof":
-        ending = "then the server closed the connection"
-    elif ex.end == "reset":
-        ending = "then the connection was reset"
-    elif ex.end:
-        ending = f"then the connection failed ({ex.end})"
+    if ex.end:
+        ending = "then " + _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
     else:
         ending = f"then nothing more for {seconds:g} s"
     raise SpecFailure(

@@ -18,8 +18,24 @@ from sockspec.replies import EchoReplies, StdinReplies
 from sockspec.server import ServerProcess
 from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_for
 
-FLOOD_BLOCK = bytes(range(256)) * 256
 FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
+FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
+FLOOD_DATA = bytes((i * 7 + i // 251) % 256 for i in range(FLOOD_PERIOD)) * 2
+
+# A runtime may start a thread or two of its own at any time and keep them (a JVM's garbage
+# collector starts more workers after its first collection): "back to as many threads as before"
+# allows this many more.  A thread leaked per client exceeds it after a few clients.
+RUNTIME_THREADS = 2
+
+# A state that has not changed for this long, with every client's child gone, is settled even
+# if the server kept something it started for its first client (a helper thread, a log file).
+STEADY = 0.3
+
+
+def flood_bytes(count: int) -> bytes:
+    """The first `count` bytes of the stream `flood_until_blocked` sends."""
+    whole, rest = divmod(count, FLOOD_PERIOD)
+    return FLOOD_DATA[:FLOOD_PERIOD] * whole + FLOOD_DATA[:rest]
 
 
 class ServerHandle:
@@ -39,6 +55,8 @@ class ServerHandle:
             EchoReplies(self.timeouts.reply) if self.reply == "echo" else StdinReplies(process.operator, transcript)
         )
         self.clients: list[Client] = []
+        # Children the server runs before any client came (a logger, a helper): not a client's.
+        self.helpers = frozenset(process.baseline.children)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -85,6 +103,11 @@ class ServerHandle:
     def expect_answer(self, client: Client, message: bytes) -> None:
         self.replies.expect_answer(client, message)
 
+    def expect_typed_answer(self, client: Client, line: bytes) -> None:
+        """Stdin mode: the operator types `line`, which must come back on `client`."""
+        assert isinstance(self.replies, StdinReplies), "only the stdin reply mode has an operator"
+        self.replies.expect_answer(client, b"", line)
+
     def chat_all(self, pairs: list[tuple[Client, bytes]]) -> None:
         """Chat on every client; at once in echo mode, one after another in stdin mode."""
         self.replies.chat_all(pairs)
@@ -97,6 +120,10 @@ class ServerHandle:
 
     def state(self) -> proc.TreeState:
         return self.process.state()
+
+    def client_children(self, state: proc.TreeState) -> tuple[int, ...]:
+        """The server's child processes, but for those it ran before any client came."""
+        return tuple(pid for pid in state.children if pid not in self.helpers)
 
     def wait_state(self, condition: Callable[[proc.TreeState], bool], seconds: float | None = None) -> proc.TreeState:
         """Poll the server's state until `condition` holds or the deadline passes; return the last state."""
@@ -120,11 +147,12 @@ class ServerHandle:
         Keeps sending whenever the kernel takes more, until the server has
         unread bytes from this client while all its threads are blocked: it
         can then only be blocked in send(), as any echo server is whose client
-        does not read.  Returns the bytes sent.
+        does not read.  Returns the bytes sent: `flood_bytes(sent)`.
         """
         sock = client.sock
         assert sock is not None
         sent = 0
+        data = memoryview(FLOOD_DATA)
 
         def stuck() -> bool:
             end = proc.server_end(sock)
@@ -139,7 +167,8 @@ class ServerHandle:
             while sent < FLOOD_LIMIT and not deadline.expired():
                 if selector.select(POLL_INTERVAL):
                     try:
-                        sent += sock.send(FLOOD_BLOCK)
+                        offset = sent % FLOOD_PERIOD
+                        sent += sock.send(data[offset : offset + FLOOD_PERIOD])
                         continue
                     except BlockingIOError:
                         pass
@@ -162,13 +191,29 @@ class ServerHandle:
         with self.connect("warm-up client") as client:
             self.chat(client, b"warming up")
         start = self.baseline
-        # Zombies hold no descriptors and no threads: leaving them is for the zombie tests to report.
-        self.baseline = self.wait_state(lambda s: not s.children and s.threads <= start.threads)
+        # Its child must go (if it never does, that is a missed deadline the zombie tests report);
+        # anything else may stay, once it holds still.  Zombies hold no descriptors and no threads.
+        seen: list[tuple[proc.TreeState, float]] = []
+
+        def settled() -> bool:
+            now = self.state()
+            if not seen or (now.threads, now.fds) != (seen[0][0].threads, seen[0][0].fds):
+                seen[:] = [(now, time.monotonic())]
+            if self.client_children(now):
+                return False
+            return now.threads <= start.threads or time.monotonic() - seen[0][1] >= STEADY
+
+        if not wait_for(settled, self.patience.current().settle) and self.client_children(seen[0][0]):
+            self.patience.note_missed({"settle"}, self.test)
+        self.baseline = self.state()
         return self.baseline
 
     def expect_running(self, after: str) -> None:
         """The server is still alive and still listening."""
         ended = self.process.exit_description()
+        if not ended and not self.process.is_listening():
+            # A server on its way out has closed its socket but may not have finished exiting.
+            ended = wait_for(self.process.exit_description, self.timeouts.stop)
         if ended:
             raise SpecFailure(f"the server to keep running {after}", ended)
         if not self.process.is_listening():

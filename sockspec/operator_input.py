@@ -35,9 +35,13 @@ class Operator:
         self.lines_written = 0
 
     def next_line(self, tag: str = "") -> bytes:
-        """A reply line no other exchange in this run uses, so a mix-up shows."""
+        """A reply line no other exchange in this run uses, so a mix-up shows.
+
+        It reads like a line a person types (words, spaces, punctuation), so a
+        server that reads one word (`cin >> s`, `scanf("%s")`) shows it.
+        """
         self._counter += 1
-        return f"reply-{tag}{self._counter:05d}".encode()
+        return f"Hi! I'm the server, reply {tag}{self._counter:05d}.".encode()
 
     def type_line(self, line: bytes) -> None:
         """Type `line` and press Enter."""

@@ -131,6 +131,11 @@ class ProcessTree:
         self.output.finish(timeout=1.0)
         return note
 
+    def interrupt(self) -> None:
+        """Ctrl-C: SIGINT to the program's process group, as a terminal sends it to its foreground job."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGINT)
+
     def _signal(self, sig: int) -> bool:
         members = self.members()
         for pid in members:

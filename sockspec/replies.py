@@ -53,10 +53,10 @@ class StdinReplies:
     def ask(self, client: Client, message: bytes) -> None:
         client.send(message)
 
-    def expect_answer(self, client: Client, message: bytes) -> None:
-        """Type a fresh line on the server's stdin and expect exactly it back on `client`."""
+    def expect_answer(self, client: Client, message: bytes, line: bytes = b"") -> None:
+        """Type `line` (by default a fresh one) on the server's stdin and expect exactly it back on `client`."""
         with self._one_at_a_time:
-            line = self.operator.next_line()
+            line = line or self.operator.next_line()
             self.operator.type_line(line)
             self.transcript.add("operator", f"typed {line.decode()!r} and Enter on the server's stdin")
             try:

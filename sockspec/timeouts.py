@@ -35,6 +35,7 @@ class Timeouts:
     build: float = 120.0
     silence: float = 1.0
     cpu_window: float = 1.0
+    idle: float = 4.0
 
     def scaled(self, factor: float) -> Timeouts:
         return Timeouts(**{k: v * factor for k, v in dataclasses.asdict(self).items()})
@@ -56,6 +57,7 @@ DOCS = {
     "build": "deadline for compiling a C or C++ server",
     "silence": "window during which a queued client must get no reply (iterative model)",
     "cpu_window": "window over which an idle server's CPU use is measured",
+    "idle": "window during which a connected client stays silent: the server must neither spin nor drop it",
 }
 assert set(DOCS) == {f.name for f in dataclasses.fields(Timeouts)}
 

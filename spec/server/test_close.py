@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import check
+from spec.server.test_send_recv import pattern
 
 pytestmark = pytest.mark.behaviour(
     "recv() == 0: a closed connection is noticed, closed and released", seed="§2.2 recv return values"
@@ -60,6 +61,33 @@ def test_socket_released_after_close(server):
     server.chat(client, b"about to leave")
     client.close()
     wait_fds_back(server, "after its client closed")
+
+
+@pytest.mark.likely_bug(
+    "when recv() returns 0 the server closes at once, before all it received is sent back, or it "
+    "resets the connection (SO_LINGER 0, or close() with unread data): finish sending, then close()"
+)
+@pytest.mark.replies("echo")
+def test_half_close_right_after_a_large_message(server):
+    """Send 1 MiB and half-close (shutdown SHUT_WR) as soon as the last byte is sent, while the
+    echo is still on its way: the whole MiB must come back, then a clean end of file."""
+    with server.connect() as client:
+        client.echo(pattern(1024 * 1024, seed=3), half_close=True)
+        client.expect_eof()
+
+
+@pytest.mark.likely_bug(
+    "the server does not close the connection's socket when recv() fails (< 0, e.g. ECONNRESET): "
+    "a reset client is gone too; close its socket"
+)
+def test_socket_released_after_reset(server):
+    """After a first client came and went, another chats and resets the connection (SO_LINGER 0):
+    the server's open descriptors must go back to what they were before it came."""
+    server.warm_up()
+    client = server.connect()
+    server.chat(client, b"about to reset")
+    client.reset()
+    wait_fds_back(server, "after its client reset the connection")
 
 
 VANISH_HINT = (

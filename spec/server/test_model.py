@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import check
+from sockspec.handle import RUNTIME_THREADS
 
 pytestmark = pytest.mark.behaviour(
     "the model: each client is served the way the model says", seed="§5 single, §6 processes, §7 threads"
@@ -89,7 +90,8 @@ def test_threaded_serves_each_client_in_a_thread(server):
             f"it is held by {held_by or 'no process'}",
         )
     now = server.state()
-    check(not now.children, "no child processes", f"the server has children {list(now.children)}")
+    children = server.client_children(now)
+    check(not children, "no child processes", f"the server has children {list(children)}")
     check(
         now.threads >= server.baseline.threads + CLIENTS,
         f"at least {server.baseline.threads + CLIENTS} threads ({server.baseline.threads} when idle, "
@@ -109,10 +111,12 @@ def test_threads_end_with_their_clients(server):
     server.warm_up()
     for client in connect_and_chat(server):
         client.close()
-    settled = server.wait_state(lambda s: s.threads <= server.baseline.threads)
+    allowed = server.baseline.threads + RUNTIME_THREADS
+    settled = server.wait_state(lambda s: s.threads <= allowed)
     check(
-        settled.threads <= server.baseline.threads,
-        f"the server to go back to {server.baseline.threads} thread(s) after its clients left",
+        settled.threads <= allowed,
+        f"the server to go back to {server.baseline.threads} thread(s) after its clients left "
+        f"(or at most {RUNTIME_THREADS} more, which a runtime may keep for itself)",
         f"it still runs {settled.threads} after {server.timeouts.settle:g} s",
     )
 
@@ -127,7 +131,8 @@ def test_iterative_serves_in_its_own_process(server):
     held_by, _ = server.holders(client)
     now = server.state()
     check(held_by == [server.process.pid], "the server itself to hold the connection", f"held by {held_by}")
-    check(not now.children, "no child processes", f"the server has children {list(now.children)}")
+    children = server.client_children(now)
+    check(not children, "no child processes", f"the server has children {list(children)}")
     check(
         now.threads <= server.baseline.threads,
         f"no more threads than when idle ({server.baseline.threads})",

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from sockspec.failure import SpecFailure
+from sockspec.handle import flood_bytes
 
 pytestmark = pytest.mark.behaviour("send/recv: the server answers every message, byte for byte", seed="§2 send/recv")
 
@@ -69,6 +70,26 @@ def test_binary_data_with_nul_bytes(server):
         client.echo(SENTINEL)
 
 
+# Bytes a server that handles text lines (fgets(), getline(), readline(), a "\r\n" to "\n"
+# translation, skipping blank lines) would change, drop or hold back.
+LINE_BYTES = [b"\n", b"\r\n", b"\r", b"\n\n", b"two\r\nlines\r\n", b" ", b"\t", b"no newline at the end"]
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server handles the data as text lines: it translates line endings (\\r\\n to \\n), skips "
+    "empty lines or white space, or waits for a newline; echo the bytes exactly as recv() returned them"
+)
+def test_line_endings_and_white_space(server):
+    """Send messages made of line endings and white space (a lone newline, \\r\\n, \\r, a blank line,
+    a space, a tab, text without a newline), each after the echo of the one before: each must come
+    back unchanged, and nothing after them."""
+    with server.connect() as client:
+        for message in LINE_BYTES:
+            client.echo(message)
+        client.echo(SENTINEL)
+
+
 @pytest.mark.replies("echo")
 @pytest.mark.parametrize("size", [1, 1023, 1024, 1025, 4096, 65536, 65537, MIB], ids=lambda n: f"{n}B")
 @pytest.mark.likely_bug(
@@ -107,6 +128,7 @@ STREAM_EXAMPLES = settings(
     wait_for_echo=st.booleans(),
 )
 @example(payload=b"\x00" * 2048, cuts=[1, 1024, 1025], wait_for_echo=True)
+@example(payload=b"hello\r\n\r\nworld\n\n", cuts=[5, 6, 7, 13], wait_for_echo=True)
 @example(payload=pattern(3000), cuts=[], wait_for_echo=False)
 def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
     """Send a payload cut into pieces at random places, each piece its own send() (and, in some
@@ -132,3 +154,43 @@ def test_pipelined_messages(server):
     messages = [b"pipelined message %03d;" % i for i in range(200)]
     with server.connect() as client:
         client.echo(b"".join(messages), chunks=messages)
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server drops data when send() cannot take it all at once: send() may send fewer bytes than "
+    "asked (or fail with EAGAIN on a non-blocking socket); send the rest, in a loop, until all is sent"
+)
+def test_client_that_reads_late_gets_everything(server):
+    """Send data without reading any of the echo until no socket buffer has room (the server then
+    waits in send()), and only then read: every byte sent must come back, in order."""
+    with server.connect() as client:
+        sent = server.flood_until_blocked(client)
+        client.expect(flood_bytes(sent))
+        client.echo(SENTINEL)
+
+
+# Lines a person might type as the seed's operator: long, with runs of spaces, a tab, punctuation.
+TYPED_LINES = [
+    b"Hi! ClientA! I'm Server!",
+    b"a long line: " + b"the quick brown fox jumps over the lazy dog, " * 7 + b"the end",
+    b"spaces   and\ta tab, (brackets), 'quotes' & \"double quotes\"; 100% done?",
+    b"  leading and trailing spaces  ",
+]
+
+
+@pytest.mark.replies("stdin")
+@pytest.mark.likely_bug(
+    'the server reads the operator\'s line in pieces or in part: one word only (cin >> s, scanf("%s")), '
+    "at most a small buffer's worth (fgets() with a short buffer), or trimmed (strip()); read the whole line "
+    "(getline(), fgets() into a buffer of 1024) and send it all, without the newline"
+)
+def test_operator_lines_are_sent_as_typed(server):
+    """A client sends messages, and to each the operator types a line a person might type (a long
+    one, one with spaces, a tab and punctuation, one with spaces at both ends): the client must
+    receive exactly that line."""
+    with server.connect() as client:
+        for i, line in enumerate(TYPED_LINES):
+            server.ask(client, b"message %d" % (i + 1))
+            server.expect_typed_answer(client, line)
+        server.chat(client, SENTINEL)

@@ -14,6 +14,7 @@ import errno
 import selectors
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,51 @@ RESET_HINT = (
 )
 
 
+# A wait looks at the server's threads only once nothing has moved for this long: a correct
+# server answers long before, so it is never looked at.
+QUIET_BEFORE_LOOKING = 0.2
+LOOK_INTERVAL = 0.05
+
+
+class StallWatch:
+    """Tells a server that will not answer from one that is slow to.
+
+    A reply is due, and nothing has moved on the connection.  If every thread
+    of the server is blocked (asleep in the kernel, none runnable) all through
+    `seconds`, the server is waiting for something other than the data it
+    already has: a newline, more bytes, a lock, its stdin.  Nothing in the
+    test will wake it, so waiting out the whole reply deadline only makes a
+    broken server's run slow.  A slow server (a loaded machine, a busy
+    thread) has a runnable thread, and gets the whole deadline.
+    """
+
+    def __init__(self, blocked: Callable[[], bool], seconds: float) -> None:
+        self.blocked = blocked
+        self.seconds = seconds
+        self._last_move = time.monotonic()
+        self._blocked_since: float | None = None
+        self._next_look = 0.0
+
+    def moved(self) -> None:
+        self._last_move = time.monotonic()
+        self._blocked_since = None
+
+    def stalled(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_move < QUIET_BEFORE_LOOKING or now < self._next_look:
+            return False
+        self._next_look = now + LOOK_INTERVAL
+        if not self.blocked():
+            self._blocked_since = None
+            return False
+        if self._blocked_since is None:
+            self._blocked_since = now
+        return now - self._blocked_since >= self.seconds
+
+    def describe(self) -> str:
+        return f"for {self.seconds:g} s, while every thread of the server sat blocked waiting for something else"
+
+
 class Client:
     """One TCP connection to the server under test."""
 
@@ -39,13 +85,16 @@ class Client:
         name: str,
         timeouts: Timeouts,
         on_answer: Callable[[], None] = lambda: None,
+        server_blocked: Callable[[], bool] = lambda: False,
     ) -> None:
         self.address = address
         self.on_answer = on_answer  # called whenever an expected reply arrived in full
+        self.server_blocked = server_blocked  # every thread of the server asleep (see StallWatch)
         self.transcript = transcript
         self.name = name
         self.connect_seconds = timeouts.connect
         self.reply_seconds = timeouts.reply
+        self.stall_seconds = timeouts.stall
         self.sock: socket.socket | None = None
         self.closed_by_us = False
 
@@ -124,17 +173,22 @@ class Client:
         shutdown(SHUT_WR) as soon as the last byte is sent, while the echo is still coming."""
         converse([Exchange(self, chunks or [data], data, wait_for_echo, half_close=half_close)], self.reply_seconds)
 
+    def stall_watch(self) -> StallWatch:
+        return StallWatch(self.server_blocked, self.stall_seconds)
+
     def expect_eof(self, seconds: float | None = None, what: str = "") -> None:
         """The server closes its end: we read end of file, and nothing before it."""
         seconds = seconds or self.reply_seconds
-        got, end = self.receive_until_end(Deadline(seconds))
+        watch = self.stall_watch()
+        got, end = self.receive_until_end(Deadline(seconds), watch)
         expected = what or "the server to close its end of the connection (end of file)"
         if got:
             raise SpecFailure(expected, f"{self.name} received {preview(got)} it did not ask for")
-        if end == "timeout":
+        if end in ("timeout", "stalled"):
+            waited = watch.describe() if end == "stalled" else f"for {seconds:g} s"
             raise SpecFailure(
                 expected,
-                f"{self.name} saw neither data nor end of file for {seconds:g} s: the connection stays open",
+                f"{self.name} saw neither data nor end of file {waited}: the connection stays open",
                 missed_deadline="reply",
             )
         if end != "eof":
@@ -151,16 +205,22 @@ class Client:
             happened = f"received {preview(got)}" if got else f"the connection ended ({end})"
             raise SpecFailure(f"{self.name} to get no reply yet", happened)
 
-    def receive_until_end(self, deadline: Deadline) -> tuple[bytes, str]:
-        """Everything that arrives until EOF, reset or the deadline: (bytes, 'eof'|'reset'|'timeout')."""
+    def receive_until_end(self, deadline: Deadline, watch: StallWatch | None = None) -> tuple[bytes, str]:
+        """Everything that arrives until EOF, reset, the deadline or (with `watch`) a stalled server:
+        (bytes, 'eof'|'reset'|'timeout'|'stalled'|'error ...')."""
         sock = self._sock()
         got = bytearray()
         with selectors.DefaultSelector() as selector:
             selector.register(sock, selectors.EVENT_READ)
             while True:
-                if not selector.select(deadline.remaining()):
-                    end = "timeout"
-                    break
+                if not selector.select(min(deadline.remaining(), LOOK_INTERVAL if watch else deadline.remaining())):
+                    if deadline.expired():
+                        end = "timeout"
+                        break
+                    if watch and watch.stalled():
+                        end = "stalled"
+                        break
+                    continue
                 try:
                     chunk = sock.recv(RECV_SIZE)
                 except BlockingIOError:
@@ -172,10 +232,21 @@ class Client:
                     end = "eof"
                     break
                 got += chunk
+                if watch:
+                    watch.moved()
         if got:
             self.transcript.add(self.name, f"received {preview(got)}")
-        self.transcript.add(self.name, {"eof": "end of file", "timeout": "nothing more"}.get(end, end))
+        self.transcript.add(self.name, _END_WORDS.get(end, end))
         return bytes(got), end
+
+    def unread(self, limit: int = 64) -> bytes:
+        """Bytes that arrived and that nobody read yet (left in the socket)."""
+        if self.sock is None or self.closed_by_us:
+            return b""
+        try:
+            return self.sock.recv(limit, socket.MSG_PEEK)
+        except OSError:
+            return b""
 
     def is_open_to_server(self, seconds: float = 0.0) -> bool:
         """True if the server has neither closed nor reset this connection (reads nothing)."""
@@ -190,6 +261,9 @@ class Client:
             return True
         except OSError:
             return False
+
+
+_END_WORDS = {"eof": "end of file", "timeout": "nothing more", "stalled": "nothing more"}
 
 
 def _error_name(error: OSError) -> str:
@@ -248,12 +322,18 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
     """
     overall = Deadline(seconds * PROGRESS_ROUNDS)
     quiet = Deadline(seconds)
+    watch = exchanges[0].client.stall_watch() if exchanges else None
+    stalled = False
     with selectors.DefaultSelector() as selector:
         for ex in exchanges:
             selector.register(ex.client._sock(), _interest(ex), ex)
         pending = [ex for ex in exchanges if not ex.done()]
         while pending and not quiet.expired() and not overall.expired():
-            for key, events in selector.select(min(quiet.remaining(), overall.remaining())):
+            ready = selector.select(min(quiet.remaining(), overall.remaining(), LOOK_INTERVAL))
+            if not ready and watch and watch.stalled():
+                stalled = True
+                break
+            for key, events in ready:
                 ex: Exchange = key.data
                 moved = ex.sent + len(ex.got)
                 if events & selectors.EVENT_WRITE and ex.may_send():
@@ -262,20 +342,23 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                     _receive_some(ex)
                 if ex.sent + len(ex.got) != moved:
                     quiet = Deadline(seconds)
+                    if watch:
+                        watch.moved()
                 if ex.wrong_so_far():
                     _take_what_already_arrived(ex)
                     _log(ex)
-                    _fail(ex, seconds)
+                    _fail(ex, f"for {seconds:g} s")
                 if ex.done():
                     selector.unregister(key.fileobj)
                 else:
                     selector.modify(key.fileobj, _interest(ex), ex)
             pending = [ex for ex in pending if not ex.done()]
+    waited = watch.describe() if stalled and watch else f"for {seconds:g} s"
     try:
         for ex in exchanges:
             _log(ex)
             if not ex.done() or bytes(ex.got) != ex.expected:
-                _fail(ex, seconds)
+                _fail(ex, waited)
             if ex.expected:
                 ex.client.on_answer()
     except SpecFailure as failure:
@@ -346,7 +429,8 @@ def _bytes(count: int) -> str:
     return f"{count} byte" + ("" if count == 1 else "s")
 
 
-def _fail(ex: Exchange, seconds: float) -> None:
+def _fail(ex: Exchange, waited: str) -> None:
+    """Raise the SpecFailure that says how `ex` went wrong; `waited` says how long nothing came."""
     got = bytes(ex.got)
     name = ex.client.name
     if ex.wrong_so_far() or len(got) > len(ex.expected):
@@ -358,7 +442,7 @@ def _fail(ex: Exchange, seconds: float) -> None:
     if not ex.done_sending() and ex.wait_for_echo and len(got) < ex.sent:
         echoed = describe_difference(ex.expected[: ex.sent], got) if got else "nothing"
         expected = f"the echo of the {_bytes(ex.sent)} {name} sent so far, before it sends the next piece"
-        ending = f"; the connection ended ({ex.end})" if ex.end else f" in {seconds:g} s"
+        ending = f"; the connection ended ({ex.end})" if ex.end else f", then nothing more {waited}"
         raise SpecFailure(expected, f"{name} received {echoed}{ending}", missed_deadline="" if ex.end else "reply")
     if not ex.done_sending():
         expected = f"{name} to send {ex.total} bytes"
@@ -370,7 +454,7 @@ def _fail(ex: Exchange, seconds: float) -> None:
     if ex.end:
         ending = "then " + _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
     else:
-        ending = f"then nothing more for {seconds:g} s"
+        ending = f"then nothing more {waited}"
     raise SpecFailure(
         f"{name} to receive {preview(ex.expected)}",
         f"{name} {received}, {ending}",

@@ -22,6 +22,10 @@ FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not k
 FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
 FLOOD_DATA = bytes((i * 7 + i // 251) % 256 for i in range(FLOOD_PERIOD)) * 2
 
+NOT_CONCURRENT_HINT = (
+    "the server stops answering while other clients are connected: it must hand each accepted "
+    "connection to a new child process or thread and go straight back to accept()"
+)
 # A runtime may start a thread or two of its own at any time and keep them (a JVM's garbage
 # collector starts more workers after its first collection): "back to as many threads as before"
 # allows this many more.  A thread leaked per client exceeds it after a few clients.
@@ -51,10 +55,12 @@ class ServerHandle:
         self.test = test
         self.model = process.target.model
         self.reply = process.target.reply
-        self.replies = (
-            EchoReplies(self.timeouts.reply) if self.reply == "echo" else StdinReplies(process.operator, transcript)
-        )
         self.clients: list[Client] = []
+        self.replies = (
+            EchoReplies(self.timeouts.reply)
+            if self.reply == "echo"
+            else StdinReplies(process.operator, transcript, self.clients)
+        )
         # Children the server runs before any client came (a logger, a helper): not a client's.
         self.helpers = frozenset(process.baseline.children)
 
@@ -67,7 +73,9 @@ class ServerHandle:
     def client(self, name: str = "") -> Client:
         """A client, not yet connected (use `connect()` or `with`)."""
         name = name or f"client {len(self.clients) + 1}"
-        client = Client(self.address, self.transcript, name, self.timeouts, self.patience.note_answered)
+        client = Client(
+            self.address, self.transcript, name, self.timeouts, self.patience.note_answered, self.all_blocked
+        )
         self.clients.append(client)
         return client
 
@@ -89,7 +97,12 @@ class ServerHandle:
             client = self.connect(f"{prefix} {i + 1}")
             clients.append(client)
             if self.model != "iterative":
-                self.chat(client, b"hello from %s" % client.name.encode())
+                try:
+                    self.chat(client, b"hello from %s" % client.name.encode())
+                except SpecFailure as failure:
+                    if clients[:-1] and not failure.likely_bug:
+                        failure.likely_bug = NOT_CONCURRENT_HINT
+                    raise
         return clients
 
     def chat(self, client: Client, message: bytes) -> None:
@@ -120,6 +133,10 @@ class ServerHandle:
 
     def state(self) -> proc.TreeState:
         return self.process.state()
+
+    def all_blocked(self) -> bool:
+        """Every thread of every live process of the server's tree is asleep in the kernel."""
+        return all(proc.threads_all_sleeping(pid) for pid in self.process.tree.members() if proc.is_live(pid))
 
     def client_children(self, state: proc.TreeState) -> tuple[int, ...]:
         """The server's child processes, but for those it ran before any client came."""
@@ -156,10 +173,7 @@ class ServerHandle:
 
         def stuck() -> bool:
             end = proc.server_end(sock)
-            state = self.state()
-            return bool(end and end.receive_queue) and all(
-                proc.threads_all_sleeping(pid) for pid in (state.pid, *state.descendants)
-            )
+            return bool(end and end.receive_queue) and self.all_blocked()
 
         deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well
         with selectors.DefaultSelector() as selector:

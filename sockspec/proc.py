@@ -91,6 +91,12 @@ def thread_count(pid: int) -> int:
         return 0
 
 
+def is_live(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has)."""
+    stat = read_stat(pid)
+    return stat is not None and stat.state not in ("Z", "X")
+
+
 def threads_all_sleeping(pid: int) -> bool:
     """True if every thread of `pid` is blocked (state S), as in accept() or recv()."""
     try:

@@ -14,8 +14,15 @@ from __future__ import annotations
 import threading
 
 from sockspec.client import Client, Exchange, converse
-from sockspec.failure import SpecFailure, Transcript
+from sockspec.failure import SpecFailure, Transcript, preview
 from sockspec.operator_input import Operator
+
+
+MISDIRECTED_HINT = (
+    "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
+    "global variable holding the newest connection, or &fd read after the next accept()); send on "
+    "each client's own socket"
+)
 
 
 class EchoReplies:
@@ -45,9 +52,10 @@ class StdinReplies:
     that has that message.
     """
 
-    def __init__(self, operator: Operator, transcript: Transcript) -> None:
+    def __init__(self, operator: Operator, transcript: Transcript, clients: list[Client]) -> None:
         self.operator = operator
         self.transcript = transcript
+        self.clients = clients  # every client of the test, to find a reply that went astray
         self._one_at_a_time = threading.RLock()
 
     def ask(self, client: Client, message: bytes) -> None:
@@ -64,7 +72,17 @@ class StdinReplies:
             except SpecFailure as failure:
                 if self.operator.take_back():
                     failure.happened += "; the server never read the operator's line from its stdin"
+                self._explain_stray_reply(client, failure)
                 raise
+
+    def _explain_stray_reply(self, asking: Client, failure: SpecFailure) -> None:
+        """Exchanges are one at a time, so bytes waiting on another client are a reply gone astray."""
+        for other in self.clients:
+            stray = other.unread() if other is not asking else b""
+            if stray:
+                failure.happened += f"; meanwhile {other.name} got {preview(stray)}, which it had not asked for"
+                failure.likely_bug = failure.likely_bug or MISDIRECTED_HINT
+                return
 
     def chat(self, client: Client, message: bytes) -> None:
         with self._one_at_a_time:

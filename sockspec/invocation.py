@@ -52,6 +52,12 @@ def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Non
     paths = known.file_or_dir
     if not wanted or known.rootdir or known.inifilename or not all(_in_project(path, config) for path in paths):
         return
+    if not SPEC.is_dir():
+        # A built package (pip install . or a wheel) holds sockspec and reference, not spec/.
+        raise pytest.UsageError(
+            f"sockspec: the spec is not installed ({SPEC} is missing): install sockspec from its source folder, "
+            "with pip install -e FOLDER"
+        )
     if config.inipath is None or config.inipath.resolve() != PYPROJECT:
         args[:0] = project_options(config)
     if known.confcutdir is None:

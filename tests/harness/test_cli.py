@@ -214,3 +214,11 @@ def test_every_pytest_setting_of_the_project_is_carried_to_runs_that_miss_it():
     it says instead. A new setting there needs a decision in project_options, and a place here."""
     settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert set(settings) <= {"testpaths", "addopts", "xfail_strict", "filterwarnings", "timeout"}
+
+
+def test_an_install_without_the_spec_says_so(tmp_path):
+    """A built package holds sockspec but not spec/: one line says what to do, not "no tests ran"."""
+    shutil.copytree(ROOT / "sockspec", tmp_path / "sockspec", ignore=shutil.ignore_patterns("__pycache__"))
+    done = run_pytest("--impl", "reference.threaded", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"ERROR: sockspec: the spec is not installed ({tmp_path / 'spec'} is missing)" in done.stderr

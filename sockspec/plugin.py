@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sockspec import report, targets, timeouts
+from sockspec import invocation, report, targets, timeouts
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.handle import ServerHandle
 from sockspec.pool import ServerPool
@@ -73,6 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--server-log", metavar="FILE", help=SERVER_LOG_HELP)
     group.addoption("--sockspec-results", metavar="FILE", help=RESULTS_HELP)
     parser.addini("sockspec_timeouts", TIMEOUT_HELP, type="args", default=[])
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """`pytest --impl X` runs as if started in the project's root, from any folder (see `invocation`)."""
+    invocation.anchor(early_config, parser, args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -152,27 +157,26 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _halves(config: pytest.Config) -> list[Path]:
-    """The spec folders to run: `--impl` checks a server, `--client` a client, both check both."""
-    impl = config.stash[SETTINGS].impl_given
-    client = bool(config.getoption("client", None))
-    return [config.rootpath / "spec" / half for half, wanted in (("server", impl), ("client", client)) if wanted]
+    return invocation.halves(config.stash[SETTINGS].impl_given, bool(config.getoption("client", None)))
 
 
 def _collect_only_the_halves_asked_for(config: pytest.Config) -> None:
-    """`pytest --impl X` with no paths runs the server spec, not every testpath.
+    """`pytest --impl X` with no paths runs the server spec, not every testpath, nor the folder
+    it was started in.
 
-    With neither option, everything runs: both halves against the bundled
-    programs, and the project's own tests.
+    `invocation.anchor` has chosen these paths already, except when this plugin is loaded by the
+    root conftest.py (sockspec not installed), too late for that hook.  With neither option,
+    everything runs: both halves against the bundled programs, and the project's own tests.
     """
     halves = _halves(config)
-    if halves and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+    if halves and config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(half) for half in halves]
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """With explicit paths (say `spec`), still skip the half of the spec nobody asked for."""
     halves = _halves(config)
-    other = {config.rootpath / "spec" / half for half in ("server", "client")} - set(halves)
+    other = set(invocation.halves(server=True, client=True)) - set(halves)
     return True if halves and collection_path in other else None
 
 
@@ -313,7 +317,6 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
     did = inspect.getdoc(test_function) if test_function else ""
     target = item.callspec.params["target"]  # type: ignore[attr-defined]
     extra = item.config.stash[SETTINGS].extra_options
-    reproduce = f"pytest {target.command_line_options()}{extra} '{item.nodeid}'"
     if behaviour is not None:
         seed = behaviour.kwargs.get("seed")
         behaviour_text = behaviour.args[0] + (f" (seed {seed})" if seed else "")
@@ -328,6 +331,6 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
         transcript=handle.transcript.lines(),
         program_line=exit_description or process.state().describe(),
         outputs={"OUTPUT": process.output.last_lines()},
-        reproduce=reproduce,
+        reproduce=report.reproduce(target.command_line_options() + extra, item),
         exit_description=exit_description,
     )

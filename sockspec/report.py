@@ -19,6 +19,7 @@ from __future__ import annotations
 import signal
 import textwrap
 
+import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
 from sockspec.failure import SpecFailure
@@ -51,6 +52,17 @@ def signal_hint(exit_description: str, hints: dict[signal.Signals, str] = SIGNAL
     if "killed" not in exit_description:
         return ""
     return next((hint for sig, hint in hints.items() if sig.name in exit_description), "")
+
+
+def reproduce(options: str, item: pytest.Item) -> str:
+    """The command that runs `item` again with `options`, to be pasted where pytest was started:
+    the test's file is named relative to that folder when it is inside it, else by its absolute
+    path (clearer than pytest's ../../ when the spec lives far from there)."""
+    cwd = item.config.invocation_params.dir
+    path = item.path.relative_to(cwd) if item.path.is_relative_to(cwd) else item.path
+    _, _, names = item.nodeid.partition("::")
+    quoted = f"{path}::{names}".replace("'", "'\\''")  # always quoted, as test ids mostly need to be
+    return f"pytest {options} '{quoted}'"
 
 
 def render(

@@ -12,12 +12,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockspec import build
+from sockspec import PROJECT, build  # PROJECT: the baselines' cwd, where `python -m sockspec...` finds our modules
 from sockspec.bench import stdlib_echo
 from sockspec.targets import ImplError, Target
 
 C_SOURCES = Path(__file__).resolve().parent / "c"
-PROJECT = Path(__file__).resolve().parents[2]  # where `python -m sockspec...` finds our modules
 BASELINE = "C baseline"
 CLIENTS = ("python", "c")
 CLIENT_NAMES = {"python": "Python load client", "c": "C load client"}

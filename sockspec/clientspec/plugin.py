@@ -261,5 +261,5 @@ def _render(item: pytest.Item, handle: ClientHandle, failure: SpecFailure) -> st
         client=program.describe() if program else "not started",
         stdout=stdout,
         stderr=stderr,
-        reproduce=f"pytest {chosen.command_line_options()} '{item.nodeid}'",
+        reproduce=common_report.reproduce(chosen.command_line_options(), item),
     )

@@ -23,8 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-import sockspec
-from sockspec import timeouts
+from sockspec import PROJECT, timeouts
 from sockspec.grade import reports, sandbox
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
@@ -38,7 +37,6 @@ from sockspec.targets import MODELS, REPLIES
 
 ROLES = ("server", "client")
 
-PROJECT = Path(sockspec.__file__).resolve().parent.parent  # holds spec/ beside the package
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
 

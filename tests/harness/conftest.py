@@ -15,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_pytest(
     *args: str, timeout: float = 300, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run pytest in a subprocess from the project root, the way a user types it;
-    `env` adds to (or overrides) this process's environment."""
+    """Run pytest in a subprocess from the project root (or `cwd`), the way a user types it;
+    `env` adds to (or overrides) this process's environment.
+
+    This project's sockspec is imported whatever `cwd` is: from elsewhere, an installed
+    sockspec would be found first (`python -m` puts only `cwd` on sys.path)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
@@ -24,7 +28,7 @@ def run_pytest(
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {})),
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path) | (env or {}),
     )
 
 

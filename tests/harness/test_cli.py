@@ -8,6 +8,7 @@ import shlex
 import shutil
 import signal
 import sys
+import tomllib
 import uuid
 
 import pytest
@@ -129,3 +130,95 @@ def test_interrupting_the_run_leaves_no_server_behind(tmp_path, sig):
     )
     assert left == []
     assert status != 0
+
+
+# pytest decides its rootdir and reads pyproject.toml before it knows --impl, so it takes the value
+# of `--impl /elsewhere/server.c` for a test path: these runs must still be the same spec.
+CORRECT_SERVER = ROOT / "tests" / "corpus" / "servers" / "correct" / "threaded.c"
+CORRECT_CLIENT = ROOT / "tests" / "corpus" / "clients" / "correct" / "threads.py"
+
+
+def _collected(done) -> list[str]:
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [line for line in done.stdout.splitlines() if "::" in line]
+
+
+@pytest.fixture(scope="module")
+def usual_server_spec() -> list[str]:
+    """The test ids of the server spec, run the usual way: from the project root, a path inside it."""
+    return _collected(run_pytest("--impl", str(CORRECT_SERVER.relative_to(ROOT)), "--model", "threaded", "--co", "-q"))
+
+
+@pytest.mark.parametrize(
+    "where", ["outside path, project root", "existing --server-log", "another folder", "a subfolder"]
+)
+def test_impl_runs_the_same_server_spec_from_anywhere(tmp_path, usual_server_spec, where):
+    shutil.copy(CORRECT_SERVER, tmp_path / "threaded.c")
+    (tmp_path / "server.log").touch()
+    cwd, *options = {
+        "outside path, project root": (ROOT, "--impl", str(tmp_path / "threaded.c")),
+        "existing --server-log": (ROOT, "--impl", "reference.threaded", "--server-log", str(tmp_path / "server.log")),
+        "another folder": (tmp_path, "--impl", "threaded.c"),
+        "a subfolder": (ROOT / "tests", "--impl", "corpus/servers/correct/threaded.c"),
+    }[where]
+    options += ["--model", "threaded"]
+    assert _collected(run_pytest(*options, "--co", "-q", cwd=cwd)) == usual_server_spec
+    assert len(usual_server_spec) > 20 and all(test.startswith("spec/server/") for test in usual_server_spec)
+    header = run_pytest(*options, "--co", "-k", "test_close", cwd=cwd).stdout
+    # The project's settings hold too: pytest-timeout's backstop, and pytest-benchmark kept out.
+    assert f"rootdir: {ROOT}\n" in header and "timeout: 300.0s" in header and "benchmark:" not in header
+
+
+def test_a_correct_server_passes_when_run_from_its_own_folder(tmp_path):
+    shutil.copy(CORRECT_SERVER, tmp_path / "threaded.c")
+    done = run_pytest("--impl", "threaded.c", "--model", "threaded", "-k", "send_recv", "-n", "2", cwd=tmp_path)
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_an_existing_results_file_does_not_change_what_runs(tmp_path):
+    results = tmp_path / "results.jsonl"
+    results.write_text("from an earlier run\n")
+    chosen = ["--impl", "reference.threaded", "--sockspec-results", str(results)]
+    assert _collected(run_pytest(*chosen, "--co", "-q")) == _collected(run_pytest(*chosen[:2], "--co", "-q"))
+    done = run_pytest(*chosen, "-k", "many_messages")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["run", "test", "end"]
+    assert lines[1]["nodeid"] == "spec/server/test_send_recv.py::test_many_messages_on_one_connection[threaded-echo]"
+
+
+def test_client_with_a_path_outside_the_project_runs_the_client_spec(tmp_path):
+    usual = _collected(run_pytest("--client", "reference.client", "--co", "-q"))
+    client = tmp_path / "threads.py"
+    shutil.copy(CORRECT_CLIENT, client)
+    assert _collected(run_pytest("--client", str(client), "--co", "-q")) == usual
+    assert all(test.startswith("spec/client/") for test in usual)
+    done = run_pytest("--client", str(client), "-k", "typed_line or server_close", "-n", "2", cwd=tmp_path)
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_the_reproduce_line_works_where_the_user_ran_pytest(tmp_path, workers):
+    shutil.copy(ROOT / BAD_SERVER, tmp_path / "server.py")
+    done = run_pytest("--impl", "server.py", "--model", "threaded", "-k", "many_messages", *workers, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (reproduce,) = [line for line in done.stdout.splitlines() if line.startswith("REPRODUCE")]
+    test_file = ROOT / "spec" / "server" / "test_send_recv.py"
+    assert f"pytest --impl server.py --model threaded '{test_file}::test_many_messages" in reproduce
+    again = run_pytest(*shlex.split(reproduce.split(None, 1)[1])[1:], cwd=tmp_path)
+    assert again.returncode == 1 and re.search(r"\n=+ 1 failed in ", again.stdout), again.stdout
+
+
+def test_every_pytest_setting_of_the_project_is_carried_to_runs_that_miss_it():
+    """A run started elsewhere does not read pyproject.toml; `invocation.project_options` adds what
+    it says instead. A new setting there needs a decision in project_options, and a place here."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert set(settings) <= {"testpaths", "addopts", "xfail_strict", "filterwarnings", "timeout"}
+
+
+def test_an_install_without_the_spec_says_so(tmp_path):
+    """A built package holds sockspec but not spec/: one line says what to do, not "no tests ran"."""
+    shutil.copytree(ROOT / "sockspec", tmp_path / "sockspec", ignore=shutil.ignore_patterns("__pycache__"))
+    done = run_pytest("--impl", "reference.threaded", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"ERROR: sockspec: the spec is not installed ({tmp_path / 'spec'} is missing)" in done.stderr

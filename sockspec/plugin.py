@@ -316,7 +316,8 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
     test_function = getattr(item, "function", None)
     did = inspect.getdoc(test_function) if test_function else ""
     target = item.callspec.params["target"]  # type: ignore[attr-defined]
-    extra = item.config.stash[SETTINGS].extra_options
+    # A test that failed on deadlines shortened by earlier misses is reproduced with them.
+    extra = item.config.stash[SETTINGS].extra_options + handle.patience.shortened_options(item.nodeid)
     if behaviour is not None:
         seed = behaviour.kwargs.get("seed")
         behaviour_text = behaviour.args[0] + (f" (seed {seed})" if seed else "")

@@ -17,7 +17,6 @@ from sockspec.client import Client, Exchange, converse
 from sockspec.failure import SpecFailure, Transcript, preview
 from sockspec.operator_input import Operator
 
-
 MISDIRECTED_HINT = (
     "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
     "global variable holding the newest connection, or &fd read after the next accept()); send on "

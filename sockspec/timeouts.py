@@ -165,6 +165,13 @@ class Patience:
             {kind: min(self._shortened(kind), getattr(self.full, kind)) for kind in SHORTENED}
         )
 
+    def shortened_options(self, test: str) -> str:
+        """The options that give a run of `test` alone the deadlines it had here, if shortened."""
+        if self.first_miss is None or self.first_miss[1] == test:
+            return ""
+        shorter = self.current()
+        return "".join(f" --sockspec-timeout {k}={getattr(shorter, k):g}" for k in SHORTENED)
+
     def note(self, who: str = "server", test: str = "") -> str:
         """Why `test`'s deadlines were shorter, for its failure message ('' if they were not)."""
         if self.first_miss is None or self.first_miss[1] == test:

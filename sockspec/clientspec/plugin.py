@@ -261,5 +261,7 @@ def _render(item: pytest.Item, handle: ClientHandle, failure: SpecFailure) -> st
         client=program.describe() if program else "not started",
         stdout=stdout,
         stderr=stderr,
-        reproduce=common_report.reproduce(chosen.command_line_options(), item),
+        reproduce=common_report.reproduce(
+            chosen.command_line_options() + handle.patience.shortened_options(item.nodeid), item
+        ),
     )

@@ -83,6 +83,7 @@ class ProcessTree:
             start_new_session=True,
         )
         self._seen: set[int] = set()
+        self._parents: dict[int, int] = {}  # each member's parent when it was first seen
         self.stopped = False
         self.output = self._drain_output(log_path)
 
@@ -114,8 +115,35 @@ class ProcessTree:
         for pid in list(members):
             members.update(s.pid for s in proc.descendants(pid, table))
         members = {pid for pid in members if pid in table}
+        for pid in members - self._parents.keys():
+            self._parents[pid] = table[pid].ppid
         self._seen |= members - {root}
         return members
+
+    def started_by(self, pid: int) -> set[int]:
+        """The members `pid` started, by what the tree has seen of them.
+
+        A member was started by `pid` if `pid` is its parent, or its parent's
+        parent, and so on, each as it was when first seen: a child that called
+        setsid(), or whose own parent exited and left it to us, still counts;
+        a sibling does not (the `tee` of `./server | tee log`, started by the
+        same shell).  A member first seen already re-parented to us, whose
+        origin we never saw, counts too: a double-forked grandchild looks like
+        that, its parent exits at once.
+        """
+        started = set()
+        for member in self.members():
+            lineage = self._lineage(member)
+            if pid in lineage[1:] or self.popen.pid not in lineage:
+                started.add(member)
+        return started
+
+    def _lineage(self, pid: int) -> list[int]:
+        """`pid`, its parent when first seen, that one's, ... up to the first that was never a member."""
+        lineage = [pid]
+        while lineage[-1] in self._parents and self._parents[lineage[-1]] not in lineage:
+            lineage.append(self._parents[lineage[-1]])
+        return lineage
 
     def stop(self, sig: int, grace: float) -> str:
         """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated."""

@@ -55,10 +55,13 @@ class ServerProcess:
         return self.tree.output
 
     def state(self) -> proc.TreeState:
-        """The server and every process it started, even those re-parented away from it."""
-        members = self.tree.members()
-        table = proc.process_table()
-        adopted = members - {self.pid} - proc.ancestors(self.pid, table)
+        """The server and every process it started, even those re-parented away from it.
+
+        Not the rest of the tree: a wrapper's other children (the `tee` of
+        `./server | tee log`) are the server's siblings, not its children.
+        """
+        started = self.tree.started_by(self.pid)
+        adopted = started - {self.pid} - proc.ancestors(self.pid, proc.process_table())
         return proc.tree_state(self.pid, adopted)
 
     def alive(self) -> bool:

@@ -72,7 +72,10 @@ class ServerProcess:
         """How the server ended, in words, or '' if it is still running."""
         if self.alive():
             return ""
-        code = self.tree.popen.poll()
+        # A daemon's status is its own (it was re-parented to us); the command's says nothing then.
+        code = self.tree.exit_status(self.pid)
+        if code is None:
+            code = self.tree.popen.poll()
         if code is None:
             return f"the server process (pid {self.pid}) is gone, though the command that started it still runs"
         return describe_exit(code)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from sockspec import server
+from sockspec import proc, server
 from sockspec.process_tree import become_subreaper
 from sockspec.server import ServerProcess
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts, wait_for
 from tests.harness.conftest import ROOT
 
+SERVERS = ROOT / "tests" / "harness" / "servers"
 THREADED = f"{sys.executable} -m reference.threaded --host {{host}} --port {{port}}"
 
 # Listens, then starts a child that leaves the session and a grandchild by a double fork.
@@ -31,6 +33,20 @@ if middle == 0:
     os._exit(0)
 os.waitpid(middle, 0)
 time.sleep(600)
+"""
+
+# A daemon (as daemon_forking.py) that exits with status 3 once a client has connected.
+DAEMON_EXITS_3 = """
+import os, socket, sys
+port = int(sys.argv[-1])
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+listener = socket.create_server(("127.0.0.1", port))
+listener.accept()
+os._exit(3)
 """
 
 
@@ -60,6 +76,35 @@ def start() -> Iterator[Callable[..., ServerProcess]]:
     yield started
     for process in running:
         process.stop(signal.SIGKILL)
+
+
+def echoes(process: ServerProcess) -> bool:
+    with socket.create_connection(("127.0.0.1", process.port), timeout=5) as client:
+        client.sendall(b"ping")
+        return client.recv(4) == b"ping"
+
+
+class TestDaemon:
+    def test_a_daemon_is_found_as_the_server(self, start):
+        process = start(target(sys.executable, str(SERVERS / "daemon_forking.py"), "{port}", model="forking"))
+        assert process.pid != process.tree.pid, "the started process exited at once; the daemon is the server"
+        assert process.pid in process.tree.members() and echoes(process)
+
+    def test_a_daemon_dies_with_its_tree(self, start):
+        process = start(target(sys.executable, str(SERVERS / "daemon_forking.py"), "{port}", model="forking"))
+        with socket.create_connection(("127.0.0.1", process.port)):
+            children = wait_for(lambda: process.state().children, 5)
+            assert children, "no child serves the client"
+            doomed = {process.pid, *children}
+            process.stop()
+        assert not doomed & proc.process_table().keys(), "a process of the daemon outlived its tree, or was not reaped"
+
+    def test_a_daemon_that_exits_says_its_own_status(self, start):
+        process = start(python(DAEMON_EXITS_3))
+        socket.create_connection(("127.0.0.1", process.port)).close()
+        assert wait_for(lambda: not process.alive(), 5)
+        assert process.exit_description() == "the server exited with status 3"
+        assert process.exit_description() == "the server exited with status 3", "the second look says the same"
 
 
 class TestWhoseChildren:

@@ -327,3 +327,16 @@ def environment_value(pid: int, name: str) -> str | None:
 def holders_of(inode: int, pids: list[int]) -> list[int]:
     """Which of `pids` hold the socket `inode` open."""
     return [pid for pid in pids if inode in socket_inodes(pid)]
+
+
+def holders_anywhere(inodes: set[int]) -> set[int]:
+    """Every process of the machine holding one of the sockets `inodes`, of those we may look into
+    (another user's descriptors, or init's, are closed to us)."""
+    found = set()
+    for pid in process_table():
+        try:
+            if socket_inodes(pid) & inodes:
+                found.add(pid)
+        except PermissionError:
+            continue
+    return found

@@ -138,6 +138,10 @@ class ProcessTree:
         self._seen |= members - {root}
         return members
 
+    def carries_mark(self, pid: int) -> bool:
+        """True if `pid` descends from this tree's program, by the environment it was started with."""
+        return proc.environment_value(pid, MARK) == self.mark
+
     def started_by(self, pid: int) -> set[int]:
         """The members `pid` started, by what the tree has seen of them.
 

@@ -1,4 +1,4 @@
-"""Finding the server in the tree we started, and which processes of the tree are its own."""
+"""Finding the server in the tree we started (a daemon, a launcher, a wrapper), its own processes, bad ports."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sockspec import proc, server
+from sockspec import ports, proc, server
 from sockspec.process_tree import become_subreaper
-from sockspec.server import ServerProcess
+from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts, wait_for
 from tests.harness.conftest import ROOT
@@ -105,6 +105,40 @@ class TestDaemon:
         assert wait_for(lambda: not process.alive(), 5)
         assert process.exit_description() == "the server exited with status 3"
         assert process.exit_description() == "the server exited with status 3", "the second look says the same"
+
+
+class TestPortTaken:
+    def test_a_port_another_program_listens_on_is_in_use(self, start):
+        with socket.create_server(("127.0.0.1", 0)) as stranger:
+            port = stranger.getsockname()[1]
+            with pytest.raises(ServerStartError, match=f"port {port} is in use by another program on this machine"):
+                start(shell(THREADED), port=port)
+
+    def test_our_own_daemon_does_not_take_our_port(self, start):
+        port = ports.pick_port()
+        process = start(target(sys.executable, str(SERVERS / "daemon_forking.py"), "{port}", model="forking"), port)
+        assert process.port == port and echoes(process)
+
+
+class TestHandOver:
+    def test_a_launcher_that_hands_its_socket_on_is_not_the_server(self, start):
+        process = start(target(sys.executable, str(SERVERS / "hands_over_socket.py"), "{port}"))
+        assert process.pid != process.tree.pid, "the launcher was taken for the server"
+        assert proc.read_stat(process.pid).ppid == process.tree.pid
+        assert process.state().children == () and echoes(process)
+
+    def test_a_socket_that_changes_hands_while_we_look_is_looked_at_again(self, start, monkeypatch):
+        # Its holders are read after the sockets: by then it may have changed hands.
+        real = proc.holders_of
+        looks = []
+
+        def moved_on_the_first_looks(inode: int, pids: list[int]) -> list[int]:
+            looks.append(inode)
+            return [] if len(looks) <= 3 else real(inode, pids)
+
+        monkeypatch.setattr(proc, "holders_of", moved_on_the_first_looks)
+        process = start(shell(f"exec {THREADED}"))
+        assert len(looks) > 3 and process.pid == process.tree.pid
 
 
 class TestWhoseChildren:

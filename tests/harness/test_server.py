@@ -5,19 +5,32 @@ from __future__ import annotations
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from sockspec import ports, proc, server
 from sockspec.process_tree import become_subreaper
-from sockspec.server import ServerProcess, ServerStartError
+from sockspec.server import ELSEWHERE_SHARE, ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts, wait_for
 from tests.harness.conftest import ROOT
 
 SERVERS = ROOT / "tests" / "harness" / "servers"
 THREADED = f"{sys.executable} -m reference.threaded --host {{host}} --port {{port}}"
+
+# Listens at once on a port the kernel chooses, never on the one it was given.
+WRONG_PORT = "import socket, time\nlistener = socket.create_server(('0.0.0.0', 0))\ntime.sleep(600)"
+
+# An admin port first, then, a second later, the port it was given.
+ADMIN_PORT_FIRST = """
+import socket, sys, time
+admin = socket.create_server(("127.0.0.1", 0))
+time.sleep(1)
+listener = socket.create_server(("127.0.0.1", int(sys.argv[-1])))
+time.sleep(600)
+"""
 
 # Listens, then starts a child that leaves the session and a grandchild by a double fork.
 SPAWNS_AT_START = """
@@ -150,3 +163,16 @@ class TestWhoseChildren:
     def test_children_that_left_the_session_or_were_double_forked_are_the_servers(self, start):
         process = start(python(SPAWNS_AT_START))
         assert wait_for(lambda: len(process.state().children) == 2, 5), process.state()
+
+
+class TestWrongPort:
+    def test_a_server_listening_elsewhere_is_told_so_long_before_the_deadline(self, start):
+        timeouts = Timeouts(start=20)
+        began = time.monotonic()
+        with pytest.raises(ServerStartError, match=r"listens on 0\.0\.0\.0:\d+, not on port \d+ it was given"):
+            start(python(WRONG_PORT), timeouts=timeouts)
+        assert time.monotonic() - began < timeouts.start * ELSEWHERE_SHARE + 3
+
+    def test_a_server_that_also_listens_elsewhere_is_accepted(self, start):
+        process = start(python(ADMIN_PORT_FIRST))
+        assert process.listen_address[1] == process.port

@@ -204,6 +204,7 @@ class _Search:
         self.server = server
         self.found: tuple[int, tuple[str, int]] | None = None  # (holder, address) at the last look
         self.ended = False  # every process of the tree exited
+        self._seemed_empty = False  # at the previous look
         self.elsewhere = ""  # the address it listened on instead of ours, for elsewhere_grace
         self._grace = elsewhere_grace
         self._elsewhere_since: float | None = None
@@ -216,10 +217,16 @@ class _Search:
         self.found = None
         tree = server.tree.members()
         if server.tree.popen.poll() is not None and not tree:
+            # /proc is not read in one instant: a daemon's last fork can fall between the list of
+            # processes and the read of its parent's state.  A second look, after it, is sure.
+            self._seemed_empty, seemed_before = True, self._seemed_empty
+            if not seemed_before:
+                return False
             if _held_by_another_program(server, proc.listeners_on(server.port)):
                 raise PortTaken()  # it could not bind because another program holds the port
             self.ended = True
             return True
+        self._seemed_empty = False
         ours = _sockets_of(tree)
         if not ours:
             return False  # no socket yet: no need to read the (possibly huge) socket table

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sockspec import ports, proc, server
-from sockspec.process_tree import become_subreaper
+from sockspec.process_tree import ProcessTree, become_subreaper
 from sockspec.server import ELSEWHERE_SHARE, ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts, wait_for
@@ -111,6 +111,21 @@ class TestDaemon:
             doomed = {process.pid, *children}
             process.stop()
         assert not doomed & proc.process_table().keys(), "a process of the daemon outlived its tree, or was not reaped"
+
+    def test_a_tree_that_looks_empty_once_is_looked_at_again(self, start, monkeypatch):
+        # /proc is not read in one instant: the daemon's last fork can fall between two reads.
+        real = ProcessTree.members
+        missed: list[ProcessTree] = []
+
+        def daemon_in_transit(tree: ProcessTree) -> set[int]:
+            if tree.popen.poll() is not None and not missed:
+                missed.append(tree)
+                return set()
+            return real(tree)
+
+        monkeypatch.setattr(ProcessTree, "members", daemon_in_transit)
+        process = start(target(sys.executable, str(SERVERS / "daemon_forking.py"), "{port}", model="forking"))
+        assert missed and echoes(process)
 
     def test_a_daemon_that_exits_says_its_own_status(self, start):
         process = start(python(DAEMON_EXITS_3))

@@ -310,6 +310,39 @@ def tree_state(pid: int, adopted: set[int] | frozenset[int] = frozenset()) -> Tr
     )
 
 
+def environment_value(pid: int, name: str) -> str | None:
+    """The value of `name` in the environment `pid` was started with; None if unset or unreadable.
+
+    It is what the process got from its parent (the kernel shows the strings
+    it was exec()ed with, which forked children share), so a process's
+    environment tells which program started it even after it left that
+    program's tree.  A zombie, or another user's process, shows nothing.
+    """
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            raw = f.read()
+    except OSError:  # gone, or not ours to read
+        return None
+    prefix = f"{name}=".encode()
+    for item in raw.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix) :].decode("utf-8", "replace")
+    return None
+
+
 def holders_of(inode: int, pids: list[int]) -> list[int]:
     """Which of `pids` hold the socket `inode` open."""
     return [pid for pid in pids if inode in socket_inodes(pid)]
+
+
+def holders_anywhere(inodes: set[int]) -> set[int]:
+    """Every process of the machine holding one of the sockets `inodes`, of those we may look into
+    (another user's descriptors, or init's, are closed to us)."""
+    found = set()
+    for pid in process_table():
+        try:
+            if socket_inodes(pid) & inodes:
+                found.add(pid)
+        except PermissionError:
+            continue
+    return found

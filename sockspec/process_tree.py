@@ -5,6 +5,14 @@ stderr are drained so it never blocks on a full pipe, and the harness makes
 itself a child subreaper: a process the program forks stays in our tree
 even if it calls setsid() or outlives its parent, and is killed and reaped
 on stop.  Nothing the spec starts outlives it.
+
+A daemon forks, lets its parent exit, calls setsid() and forks again: its
+last process is then no descendant of the program we started, nor in its
+session, and may never have been seen in the tree.  It is re-parented to
+us, though, and carries the environment it was started with, so every
+program gets a mark of its own there (several trees run at once: a spare
+server starts while a test runs), and an orphan of ours is attributed by
+its mark.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ import ctypes
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from sockspec import proc
@@ -23,6 +32,10 @@ from sockspec.output import OutputTail
 from sockspec.timeouts import wait_for
 
 PR_SET_CHILD_SUBREAPER = 36
+MARK = "SOCKSPEC_TREE"  # in every program's environment: which tree a process belongs to
+SWEEP_DEADLINE = 5.0  # seconds sweep_orphans keeps killing and reaping what it finds
+
+_marks: set[str] = set()  # the marks of every tree this process started, for sweep_orphans
 
 
 def become_subreaper() -> None:
@@ -73,16 +86,20 @@ class ProcessTree:
         stdout: int = subprocess.PIPE,
     ) -> None:
         """Start `argv`; raise OSError if it cannot be executed at all."""
+        self.mark = uuid.uuid4().hex
+        _marks.add(self.mark)
         self.popen = subprocess.Popen(
             argv,
             cwd=cwd,
-            env=env,
+            env={**env, MARK: self.mark},
             stdin=stdin,
             stdout=stdout,
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
         self._seen: set[int] = set()
+        self._parents: dict[int, int] = {}  # each member's parent when it was first seen
+        self._statuses: dict[int, int] = {}  # exit statuses of orphans we reaped, as Popen.returncode
         self.stopped = False
         self.output = self._drain_output(log_path)
 
@@ -103,19 +120,62 @@ class ProcessTree:
         """Every live or unreaped process of this tree: started, forked, or orphaned to us.
 
         A process belongs to the tree if it descends from the root, kept the
-        root's session or process group, or was seen in the tree before (a
-        process that calls setsid() and whose parent then exits is found
-        that way; `sweep_orphans` catches one that escaped even that).
+        root's session or process group, was re-parented to us with this
+        tree's mark (a daemon), descends from one of those, or was seen in the
+        tree before (a process that calls setsid() and whose parent then exits
+        is found that way; `sweep_orphans` catches one that escaped even that).
         """
         table = proc.process_table()
         root = self.popen.pid
         members = {root} | self._seen
         members.update(s.pid for s in table.values() if root in (s.sid, s.pgid))
+        members.update(_orphans(table, {self.mark}, skip=members))
         for pid in list(members):
             members.update(s.pid for s in proc.descendants(pid, table))
         members = {pid for pid in members if pid in table}
+        for pid in members - self._parents.keys():
+            self._parents[pid] = table[pid].ppid
         self._seen |= members - {root}
         return members
+
+    def carries_mark(self, pid: int) -> bool:
+        """True if `pid` descends from this tree's program, by the environment it was started with."""
+        return proc.environment_value(pid, MARK) == self.mark
+
+    def started_by(self, pid: int) -> set[int]:
+        """The members `pid` started, by what the tree has seen of them.
+
+        A member was started by `pid` if `pid` is its parent, or its parent's
+        parent, and so on, each as it was when first seen: a child that called
+        setsid(), or whose own parent exited and left it to us, still counts;
+        a sibling does not (the `tee` of `./server | tee log`, started by the
+        same shell).  A member first seen already re-parented to us, whose
+        origin we never saw, counts too: a double-forked grandchild looks like
+        that, its parent exits at once.
+        """
+        started = set()
+        for member in self.members():
+            lineage = self._lineage(member)
+            if pid in lineage[1:] or self.popen.pid not in lineage:
+                started.add(member)
+        return started
+
+    def _lineage(self, pid: int) -> list[int]:
+        """`pid`, its parent when first seen, that one's, ... up to the first that was never a member."""
+        lineage = [pid]
+        while lineage[-1] in self._parents and self._parents[lineage[-1]] not in lineage:
+            lineage.append(self._parents[lineage[-1]])
+        return lineage
+
+    def exit_status(self, pid: int) -> int | None:
+        """How `pid`, a process of this tree re-parented to us, ended (as Popen.returncode says).
+
+        None while it runs, or if it is not ours to reap: the root is Popen's,
+        a shell's child is the shell's (which passes the status on as its own).
+        """
+        if pid != self.popen.pid and pid in self._seen and pid not in self._statuses:
+            self._reap(pid)
+        return self._statuses.get(pid)
 
     def stop(self, sig: int, grace: float) -> str:
         """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated."""
@@ -159,23 +219,56 @@ class ProcessTree:
         me = os.getpid()
         for stat in proc.process_table().values():
             if stat.ppid == me and stat.state == "Z" and stat.pid != self.popen.pid and stat.pid in self._seen:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(stat.pid, os.WNOHANG)
+                self._reap(stat.pid)
         self.popen.poll()
+
+    def _reap(self, pid: int) -> None:
+        with contextlib.suppress(ChildProcessError):
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+            if reaped == pid:
+                self._statuses[pid] = os.waitstatus_to_exitcode(status)  # as Popen.returncode: -N for signal N
+
+
+def _orphans(table: dict[int, proc.ProcStat], marks: Collection[str], skip: Collection[int] = ()) -> set[int]:
+    """Processes re-parented to us (we are a subreaper) that carry one of `marks`.
+
+    Only the environments of our children not in `skip` are read: an orphan
+    of our trees always comes back to us, so reading every process's would
+    only make each look at a tree slower.
+    """
+    me = os.getpid()
+    return {
+        s.pid
+        for s in table.values()
+        if s.ppid == me and s.pid not in skip and proc.environment_value(s.pid, MARK) in marks
+    }
 
 
 def sweep_orphans() -> None:
-    """Kill and reap session leaders re-parented to us: escapees of trees already stopped.
+    """Kill and reap what escaped trees already stopped, and everything below it.
 
-    Call only when no tree is running: then every such process is a leftover
-    of a program under test (our own subprocesses are never session leaders
-    re-parented to us).
+    Escapees are processes re-parented to us that carry the mark of a tree
+    this process started, or that lead a session of their own (a daemon's
+    first child, which is a zombie by then and shows no mark; the root of a
+    tree of a pytest that died).  Call only when no tree is running: then
+    every such process is a leftover of a program under test (our own
+    subprocesses carry no mark and are never session leaders re-parented to us).
     """
     me = os.getpid()
-    for stat in proc.process_table().values():
-        if stat.ppid == me and stat.sid == stat.pid:
-            try:
-                os.kill(stat.pid, signal.SIGKILL)
-                os.waitpid(stat.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+    doomed: set[int] = set()  # killed by us, each once: reaped when they come back to us, marked or not
+
+    def swept() -> bool:
+        table = proc.process_table()
+        left = {s.pid for s in table.values() if s.ppid == me and (s.pid in doomed or s.sid == s.pid)}
+        left |= _orphans(table, _marks, skip=left)
+        for pid in left - doomed:
+            for victim in [pid, *(s.pid for s in proc.descendants(pid, table))]:
+                doomed.add(victim)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(victim, signal.SIGKILL)
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        return not left
+
+    wait_for(swept, SWEEP_DEADLINE)

@@ -1,16 +1,19 @@
 """Start a server under test, find the process that listens, and take it all down.
 
 The process we start is not always the server: `sh -c './server 1234'` forks
-the server as its child, a wrapper script may do the same.  The server is
-whichever process in the started tree holds the listening socket on our
-port; the spec inspects that process and its descendants.  Starting,
-draining and killing the whole tree is `process_tree`'s job.
+the server as its child, a wrapper script may do the same, a launcher may
+hand its listening socket on to the real server (systemd's socket
+activation), a daemon forks twice and lets its parents exit.  The server is
+whichever process of the started tree holds the listening socket on our
+port once the tree has settled; the spec inspects that process and what it
+started.  Starting, draining and killing the whole tree is `process_tree`'s job.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,19 @@ from sockspec.operator_input import Operator
 from sockspec.output import OutputTail
 from sockspec.process_tree import ProcessTree, describe_exit
 from sockspec.targets import Target
-from sockspec.timeouts import Timeouts, wait_for
+from sockspec.timeouts import Deadline, Timeouts, wait_for
+
+# Once a socket of the tree listens on our port, the tree gets this long to go quiet (every
+# thread blocked) before its holder is looked at again and taken: a launcher that hands the
+# socket on to the real server holds it too for a moment, and is not the server.  The quiet
+# tree is also the baseline of "back to where it was" checks.
+SETTLE_AFTER_LISTEN = 1.0
+# A tree that has listened only on other ports for this share of the start deadline is told so
+# then, not at the deadline: it bound a port it was not given (hard-coded, or port 0 from
+# atoi(argv[0])), and waiting on would only make every test of the run wait.  A server that
+# also listens elsewhere (an admin port) is accepted as long as it listens on ours by then.
+ELSEWHERE_SHARE = 0.15
+ELSEWHERE_LOOKS = 0.25  # seconds between two reads of the whole socket table (it may be huge) for that
 
 
 class ServerStartError(Exception):
@@ -55,10 +70,13 @@ class ServerProcess:
         return self.tree.output
 
     def state(self) -> proc.TreeState:
-        """The server and every process it started, even those re-parented away from it."""
-        members = self.tree.members()
-        table = proc.process_table()
-        adopted = members - {self.pid} - proc.ancestors(self.pid, table)
+        """The server and every process it started, even those re-parented away from it.
+
+        Not the rest of the tree: a wrapper's other children (the `tee` of
+        `./server | tee log`) are the server's siblings, not its children.
+        """
+        started = self.tree.started_by(self.pid)
+        adopted = started - {self.pid} - proc.ancestors(self.pid, proc.process_table())
         return proc.tree_state(self.pid, adopted)
 
     def alive(self) -> bool:
@@ -69,7 +87,10 @@ class ServerProcess:
         """How the server ended, in words, or '' if it is still running."""
         if self.alive():
             return ""
-        code = self.tree.popen.poll()
+        # A daemon's status is its own (it was re-parented to us); the command's says nothing then.
+        code = self.tree.exit_status(self.pid)
+        if code is None:
+            code = self.tree.popen.poll()
         if code is None:
             return f"the server process (pid {self.pid}) is gone, though the command that started it still runs"
         return describe_exit(code)
@@ -127,44 +148,35 @@ def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path
     except BaseException:
         server.stop(signal.SIGKILL)
         raise
-    # The baseline for "back to where it was" checks: taken once every thread
-    # is blocked (in accept(), normally), not while the server still sets up.
-    wait_for(lambda: proc.threads_all_sleeping(server.pid), min(1.0, timeouts.start))
+    # The baseline for "back to where it was" checks: taken once the tree is quiet (every
+    # thread blocked, in accept() normally: see _wait_listening), not while it still sets up.
     server.baseline = server.state()
     return server
 
 
 def _wait_listening(server: ServerProcess) -> None:
-    """Find the process of our tree that listens on our port, within the start deadline."""
-    found: dict[str, object] = {}
+    """Find the process of our tree that listens on our port, within the start deadline.
 
-    def listening() -> bool:
-        tree = server.tree.members()
-        if server.tree.popen.poll() is not None and not tree:
-            if proc.listeners_on(server.port):
-                raise PortTaken()  # it could not bind because another program holds the port
-            return True  # everything exited: stop waiting, reported below
-        ours = set().union(*(proc.socket_inodes(pid) for pid in tree))
-        if not ours:
-            return False  # no socket yet: no need to read the (possibly huge) socket table
-        inodes = proc.listeners_on(server.port)
-        for inode, address in inodes.items():
-            if inode in ours:
-                found["pid"], found["address"] = _topmost(proc.holders_of(inode, sorted(tree))), address
-                return True
-        if inodes:
-            raise PortTaken()
-        return False
-
-    wait_for(listening, server.timeouts.start)
+    The holder is taken once it is the same before and after the tree went
+    quiet: a launcher that passes the socket on holds it too for a moment.
+    """
+    deadline = Deadline(server.timeouts.start)
+    search = _Search(server, server.timeouts.start * ELSEWHERE_SHARE)
+    candidate = None
+    while wait_for(search.look, deadline.remaining()) and search.found:
+        if search.found == candidate or deadline.expired():
+            break
+        candidate = search.found
+        wait_for(lambda: _quiet(server.tree), min(SETTLE_AFTER_LISTEN, server.timeouts.start))
     lines = server.output.last_lines()
-    if "pid" not in found:
-        code = server.tree.popen.poll()
-        if code is not None:
+    if search.found is None:
+        if search.ended:
             raise ServerStartError(
-                f"{describe_exit(code)} before listening on {server.host}:{server.port}{_bind_hint(lines)}", lines
+                f"{describe_exit(server.tree.popen.returncode)} before listening on {server.host}:{server.port}"
+                f"{_bind_hint(lines)}",
+                lines,
             )
-        elsewhere = _listening_elsewhere(server)
+        elsewhere = search.elsewhere or _listening_elsewhere(_sockets_of(server.tree.members()))
         if elsewhere:
             raise ServerStartError(
                 f"the server listens on {elsewhere}, not on port {server.port} it was given "
@@ -176,8 +188,7 @@ def _wait_listening(server: ServerProcess) -> None:
             "(it is still running: does it call listen() on the port it was given?)",
             lines,
         )
-    server.pid = int(found["pid"])  # type: ignore[call-overload]
-    server.listen_address = found["address"]  # type: ignore[assignment]
+    server.pid, server.listen_address = search.found
     if not _reachable(server.listen_address[0], server.host):
         raise ServerStartError(
             f"the server listens on {server.listen_address[0]}:{server.port}, which a client of "
@@ -186,8 +197,94 @@ def _wait_listening(server: ServerProcess) -> None:
         )
 
 
-def _topmost(pids: list[int]) -> int:
-    """The one of `pids` none of whose ancestors is also in `pids` (forked children inherit sockets)."""
+class _Search:
+    """Looks at a starting tree for the process that listens on our port, and what it did instead."""
+
+    def __init__(self, server: ServerProcess, elsewhere_grace: float) -> None:
+        self.server = server
+        self.found: tuple[int, tuple[str, int]] | None = None  # (holder, address) at the last look
+        self.ended = False  # every process of the tree exited
+        self._seemed_empty = False  # at the previous look
+        self.elsewhere = ""  # the address it listened on instead of ours, for elsewhere_grace
+        self._grace = elsewhere_grace
+        self._elsewhere_since: float | None = None
+        self._next_table_read = 0.0
+
+    def look(self) -> bool:
+        """True once there is no more to wait for: it listens on our port, everything exited,
+        or it has listened only elsewhere too long.  Raises PortTaken if another program holds our port."""
+        server = self.server
+        self.found = None
+        tree = server.tree.members()
+        if server.tree.popen.poll() is not None and not tree:
+            # /proc is not read in one instant: a daemon's last fork can fall between the list of
+            # processes and the read of its parent's state.  A second look, after it, is sure.
+            self._seemed_empty, seemed_before = True, self._seemed_empty
+            if not seemed_before:
+                return False
+            if _held_by_another_program(server, proc.listeners_on(server.port)):
+                raise PortTaken()  # it could not bind because another program holds the port
+            self.ended = True
+            return True
+        self._seemed_empty = False
+        ours = _sockets_of(tree)
+        if not ours:
+            return False  # no socket yet: no need to read the (possibly huge) socket table
+        listeners = proc.listeners_on(server.port)
+        for inode, address in listeners.items():
+            if inode in ours:
+                holder = _topmost(proc.holders_of(inode, sorted(tree)))
+                if holder is None:
+                    return False  # it changed hands while we looked (a launcher passed it on): look again
+                self.found = (holder, address)
+                return True
+        if _held_by_another_program(server, listeners):
+            raise PortTaken()
+        return self._settled_elsewhere(ours)
+
+    def _settled_elsewhere(self, ours: set[int]) -> bool:
+        now = time.monotonic()
+        if now < self._next_table_read:
+            return False
+        self._next_table_read = now + ELSEWHERE_LOOKS
+        self.elsewhere = _listening_elsewhere(ours)
+        if not self.elsewhere:
+            self._elsewhere_since = None
+            return False
+        if self._elsewhere_since is None:
+            self._elsewhere_since = now
+        return now - self._elsewhere_since >= self._grace
+
+
+def _held_by_another_program(server: ServerProcess, listeners: dict[int, tuple[str, int]]) -> bool:
+    """Do the listening sockets on our port belong to a program that is not ours?
+
+    Only then is the port "in use by another program".  Every process of the
+    machine is looked at (only ever when a listener seems foreign): one of
+    our tree's may hold it, found since, or marked as ours and not found yet.
+    """
+    if not listeners:
+        return False
+    tree = server.tree.members()
+    return not any(pid in tree or server.tree.carries_mark(pid) for pid in proc.holders_anywhere(set(listeners)))
+
+
+def _quiet(tree: ProcessTree) -> bool:
+    """Every thread of every live process of the tree is blocked (in accept(), wait(), read())."""
+    for pid in tree.members():
+        stat = proc.read_stat(pid)
+        if stat is not None and stat.state not in ("Z", "X") and not proc.threads_all_sleeping(pid):
+            return False
+    return True
+
+
+def _sockets_of(pids: set[int]) -> set[int]:
+    return set().union(*(proc.socket_inodes(pid) for pid in pids))
+
+
+def _topmost(pids: list[int]) -> int | None:
+    """The one of `pids` none of whose ancestors is also in `pids` (forked children inherit sockets);
+    None if `pids` is empty."""
     table = proc.process_table()
     candidates = set(pids)
     for pid in pids:
@@ -197,7 +294,7 @@ def _topmost(pids: list[int]) -> int:
                 candidates.discard(pid)
                 break
             parent = table[parent].ppid
-    return min(candidates)
+    return min(candidates, default=None)
 
 
 def _reachable(bound: str, host: str) -> bool:
@@ -205,8 +302,8 @@ def _reachable(bound: str, host: str) -> bool:
     return bound in (host, "0.0.0.0", "::")
 
 
-def _listening_elsewhere(server: ServerProcess) -> str:
-    inodes = set().union(*(proc.socket_inodes(pid) for pid in server.tree.members()))
+def _listening_elsewhere(inodes: set[int]) -> str:
+    """The address one of the sockets `inodes` listens on, or ''."""
     for sock in proc.tcp_sockets():
         if sock.state == proc.TCP_LISTEN and sock.inode in inodes:
             return f"{sock.local[0]}:{sock.local[1]}"

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.harness.conftest import ROOT, interrupt_run, run_pytest
+from tests.harness.conftest import ROOT, interrupt_run, processes_mentioning, run_pytest
 
 BAD_SERVER = "tests/harness/servers/adds_newline.py"
 
@@ -115,6 +115,20 @@ def test_impl_alone_runs_only_the_server_spec():
     done = run_pytest("--impl", "reference.threaded", "--collect-only", "-q")
     files = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
     assert files and all(name.startswith("spec/server/") for name in files), files
+
+
+def test_a_daemon_is_tested_and_killed_like_any_server(tmp_path):
+    marker = f"sockspec-daemon-{uuid.uuid4().hex}"
+    # A daemonizing forking server in a file the marker names: its children carry the marker too.
+    server = tmp_path / f"{marker}.py"
+    shutil.copy(ROOT / "tests" / "harness" / "servers" / "daemon_forking.py", server)
+    done = run_pytest(
+        f"--impl=cmd:{sys.executable} {server} {{port}}", "--model=forking",
+        "spec/server/test_model.py", "spec/server/test_zombies.py", "-q",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "in use by another program" not in done.stdout + done.stderr
+    assert processes_mentioning(marker) == [], "a daemon outlived the run"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from sockspec import proc
-from sockspec.process_tree import ProcessTree, become_subreaper, describe_exit
+from sockspec.process_tree import ProcessTree, become_subreaper, describe_exit, sweep_orphans
 from sockspec.timeouts import wait_for
 
 # A parent that forks a child which calls setsid() (escaping the process group) and a
@@ -25,10 +25,34 @@ if os.fork() == 0:
 time.sleep(600)
 """
 
+# A daemon: fork, the parent exits, setsid(), fork, the session leader exits; the daemon forks a
+# child and writes both pids to the file it is given.  Neither descends from the program started.
+DAEMON = """
+import os, sys, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+child = os.fork()
+if child == 0:
+    time.sleep(600)
+with open(sys.argv[1] + ".new", "w") as f:
+    f.write(f"{os.getpid()} {child}")
+os.replace(sys.argv[1] + ".new", sys.argv[1])
+time.sleep(600)
+"""
 
-def start(code: str) -> ProcessTree:
+
+def start(code: str, *args: str) -> ProcessTree:
     become_subreaper()
-    return ProcessTree([sys.executable, "-c", code], Path.cwd(), dict(os.environ), subprocess.DEVNULL)
+    return ProcessTree([sys.executable, "-c", code, *args], Path.cwd(), dict(os.environ), subprocess.DEVNULL)
+
+
+def daemon_pids(tree: ProcessTree, pid_file: Path) -> set[int]:
+    """Wait for the daemon of `tree` (started with DAEMON) to write its pids, and return them."""
+    assert wait_for(pid_file.exists, 10), "the daemon never wrote its pids"
+    return {int(pid) for pid in pid_file.read_text().split()}
 
 
 def test_stop_kills_children_that_escaped_the_process_group():
@@ -39,6 +63,35 @@ def test_stop_kills_children_that_escaped_the_process_group():
     table = proc.process_table()
     assert not [pid for pid in members if pid in table and table[pid].state != "Z"]
     assert not [pid for pid in members if pid in table], "exited processes were not reaped"
+
+
+def test_a_daemon_stays_in_its_tree_and_dies_with_it(tmp_path):
+    tree = start(DAEMON, str(tmp_path / "pids"))
+    daemon = daemon_pids(tree, tmp_path / "pids")
+    assert daemon <= tree.members(), "a daemon re-parented to us is no longer seen as the tree's"
+    tree.stop(signal.SIGTERM, 2)
+    assert not daemon & proc.process_table().keys(), "the daemon outlived its tree, or was not reaped"
+
+
+def test_each_tree_claims_only_its_own_daemon(tmp_path):
+    trees = [start(DAEMON, str(tmp_path / f"pids{i}")) for i in range(2)]
+    try:
+        daemons = [daemon_pids(tree, tmp_path / f"pids{i}") for i, tree in enumerate(trees)]
+        for tree, own, other in zip(trees, daemons, reversed(daemons), strict=True):
+            members = tree.members()
+            assert own <= members and not other & members
+    finally:
+        for tree in trees:
+            tree.stop(signal.SIGKILL, 2)
+
+
+def test_sweep_orphans_kills_daemons_of_trees_never_stopped(tmp_path):
+    tree = start(DAEMON, str(tmp_path / "pids"))
+    daemon = daemon_pids(tree, tmp_path / "pids")
+    tree.popen.wait()
+    sweep_orphans()
+    assert not daemon & proc.process_table().keys(), "a daemon outlived the sweep, or was not reaped"
+    tree.stop(signal.SIGKILL, 1)
 
 
 def test_stop_escalates_to_sigkill_and_says_so():

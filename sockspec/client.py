@@ -284,6 +284,7 @@ class Exchange:
     wait_for_echo: bool = False
     half_close: bool = False  # shutdown(SHUT_WR) once everything is sent
     got: bytearray = field(default_factory=bytearray)
+    checked: int = 0  # how many of `got` wrong_so_far() has compared already
     sent: int = 0
     chunk_index: int = 0
     chunk_offset: int = 0
@@ -306,7 +307,13 @@ class Exchange:
         return bool(self.end) or (self.done_sending() and len(self.got) >= len(self.expected))
 
     def wrong_so_far(self) -> bool:
-        return not self.expected.startswith(bytes(self.got))
+        """Do the bytes received so far differ from the start of what is expected?  Only the bytes
+        new since the last look are compared, so a megabyte costs a megabyte, not its square."""
+        received = len(self.got)
+        if self.expected[self.checked : received] != self.got[self.checked : received]:
+            return True
+        self.checked = received
+        return False
 
 
 # A large reply may take longer than `seconds` in all, as long as bytes keep coming; this many

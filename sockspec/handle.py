@@ -7,6 +7,7 @@ test's own and are closed when it ends.
 
 from __future__ import annotations
 
+import random
 import selectors
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_
 
 FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
 FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
-FLOOD_DATA = bytes((i * 7 + i // 251) % 256 for i in range(FLOOD_PERIOD)) * 2
+FLOOD_DATA = random.Random(FLOOD_PERIOD).randbytes(FLOOD_PERIOD) * 2
 
 NOT_CONCURRENT_HINT = (
     "the server stops answering while other clients are connected: it must hand each accepted "
@@ -74,7 +75,7 @@ class ServerHandle:
         """A client, not yet connected (use `connect()` or `with`)."""
         name = name or f"client {len(self.clients) + 1}"
         client = Client(
-            self.address, self.transcript, name, self.timeouts, self.patience.note_answered, self.all_blocked
+            self.address, self.transcript, name, self.timeouts, self.patience.note_answered, self.process.tree.quiet
         )
         self.clients.append(client)
         return client
@@ -134,10 +135,6 @@ class ServerHandle:
     def state(self) -> proc.TreeState:
         return self.process.state()
 
-    def all_blocked(self) -> bool:
-        """Every thread of every live process of the server's tree is asleep in the kernel."""
-        return all(proc.threads_all_sleeping(pid) for pid in self.process.tree.members() if proc.is_live(pid))
-
     def client_children(self, state: proc.TreeState) -> tuple[int, ...]:
         """The server's child processes, but for those it ran before any client came."""
         return tuple(pid for pid in state.children if pid not in self.helpers)
@@ -173,7 +170,7 @@ class ServerHandle:
 
         def stuck() -> bool:
             end = proc.server_end(sock)
-            return bool(end and end.receive_queue) and self.all_blocked()
+            return bool(end and end.receive_queue) and self.process.tree.quiet()
 
         deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well
         with selectors.DefaultSelector() as selector:

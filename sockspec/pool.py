@@ -24,6 +24,9 @@ from sockspec.server import ServerProcess, ServerStartError
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
 
+# Spares kept starting ahead of the tests: an interpreter takes about 0.1-0.2 s to start and many
+# tests take less, so with one spare a run of short tests would wait for most of each start.
+SPARES = 3
 # A server that takes longer than this to listen gets MAX_SPARES spares starting at once, so a
 # slow start (a JVM, a server that sleeps first) is paid once per MAX_SPARES tests, not per test.
 SLOW_START = 0.5
@@ -73,7 +76,7 @@ class ServerPool:
                 self._start_errors[target] = error
                 raise
             # A server that takes long to start gets several spares starting at once.
-            wanted = 1 if self._start_seconds.get(target, 0.0) < SLOW_START else MAX_SPARES
+            wanted = SPARES if self._start_seconds.get(target, 0.0) < SLOW_START else MAX_SPARES
             while len(spares) < wanted:
                 spares.append(self._starter.submit(self._launch, target, None))
         process.timeouts = self.patience(target).current()

@@ -191,6 +191,10 @@ class ProcessTree:
         self.output.finish(timeout=1.0)
         return note
 
+    def quiet(self) -> bool:
+        """Every thread of every live process of the tree is blocked (in accept(), wait(), read())."""
+        return all(proc.threads_all_sleeping(pid) for pid in self.members() if proc.is_live(pid))
+
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the program's process group, as a terminal sends it to its foreground job."""
         with contextlib.suppress(ProcessLookupError):

@@ -85,7 +85,8 @@ def render(
     `program_line` is the program's state (or how it ended), shown under the
     `program` label; `outputs` are its output streams by label.
     """
-    hints = [signal_hint(exit_description, signal_hints), failure.likely_bug, likely_bug]
+    # A failure that knows its own cause says it; the test's usual cause is for the others.
+    hints = [signal_hint(exit_description, signal_hints), failure.likely_bug or likely_bug]
     lines = [
         *_field("BEHAVIOUR", behaviour),
         *_field("DID", did),

@@ -80,8 +80,7 @@ class ServerProcess:
         return proc.tree_state(self.pid, adopted)
 
     def alive(self) -> bool:
-        stat = proc.read_stat(self.pid)
-        return stat is not None and stat.state not in ("Z", "X")
+        return proc.is_live(self.pid)
 
     def exit_description(self) -> str:
         """How the server ended, in words, or '' if it is still running."""
@@ -167,7 +166,7 @@ def _wait_listening(server: ServerProcess) -> None:
         if search.found == candidate or deadline.expired():
             break
         candidate = search.found
-        wait_for(lambda: _quiet(server.tree), min(SETTLE_AFTER_LISTEN, server.timeouts.start))
+        wait_for(server.tree.quiet, min(SETTLE_AFTER_LISTEN, server.timeouts.start))
     lines = server.output.last_lines()
     if search.found is None:
         if search.ended:
@@ -267,15 +266,6 @@ def _held_by_another_program(server: ServerProcess, listeners: dict[int, tuple[s
         return False
     tree = server.tree.members()
     return not any(pid in tree or server.tree.carries_mark(pid) for pid in proc.holders_anywhere(set(listeners)))
-
-
-def _quiet(tree: ProcessTree) -> bool:
-    """Every thread of every live process of the tree is blocked (in accept(), wait(), read())."""
-    for pid in tree.members():
-        stat = proc.read_stat(pid)
-        if stat is not None and stat.state not in ("Z", "X") and not proc.threads_all_sleeping(pid):
-            return False
-    return True
 
 
 def _sockets_of(pids: set[int]) -> set[int]:

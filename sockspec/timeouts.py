@@ -36,7 +36,7 @@ class Timeouts:
     build: float = 120.0
     silence: float = 1.0
     cpu_window: float = 1.0
-    idle: float = 4.0
+    idle: float = 3.0
 
     def scaled(self, factor: float) -> Timeouts:
         return Timeouts(**{k: v * factor for k, v in dataclasses.asdict(self).items()})

@@ -8,6 +8,8 @@ and merged, and only ever checks the concatenation.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -24,8 +26,10 @@ SENTINEL = b"#end"
 
 
 def pattern(size: int, seed: int = 0) -> bytes:
-    """`size` bytes covering all 256 byte values, NUL included, never periodic at 1024."""
-    return bytes((i * 7 + i // 251 + seed) % 256 for i in range(size))
+    """`size` bytes of binary data: every byte value, NUL first, then bytes that never repeat a
+    period (pseudo-random, the same for the same `seed`), so a lost, repeated or moved piece shows."""
+    every_value = bytes((value + seed) % 256 for value in range(256))
+    return (every_value + random.Random(seed).randbytes(max(0, size - 256)))[:size]
 
 
 @pytest.mark.likely_bug("the server never sends what it received, or sends something else")

@@ -1,4 +1,4 @@
-/* Sets a 3-second SO_RCVTIMEO on each accepted socket "so recv() cannot block forever" and treats the timeout like any recv() error, so a client that pauses for more than 3 s (a person thinking before typing) is disconnected.
+/* Sets a 2-second SO_RCVTIMEO on each accepted socket "so recv() cannot block forever" and treats the timeout like any recv() error, so a client that pauses for more than 2 s (a person thinking before typing) is disconnected.
  *
  * sockspec: model=threaded reply=echo caught-by=test_silent_client_uses_no_cpu_and_stays_connected
  */
@@ -16,7 +16,7 @@
 static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    struct timeval tv = {3, 0};
+    struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char buf[8192];
     ssize_t n;

@@ -195,11 +195,6 @@ class ProcessTree:
         """Every thread of every live process of the tree is blocked (in accept(), wait(), read())."""
         return all(proc.threads_all_sleeping(pid) for pid in self.members() if proc.is_live(pid))
 
-    def interrupt(self) -> None:
-        """Ctrl-C: SIGINT to the program's process group, as a terminal sends it to its foreground job."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGINT)
-
     def _signal(self, sig: int) -> bool:
         members = self.members()
         for pid in members:

@@ -11,6 +11,7 @@ started.  Starting, draining and killing the whole tree is `process_tree`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -98,6 +99,12 @@ class ServerProcess:
         """True if the server still holds a listening socket on its port."""
         listening = proc.listeners_on(self.port)
         return any(inode in listening for inode in proc.socket_inodes(self.pid))
+
+    def interrupt(self) -> None:
+        """Ctrl-C in the server's terminal: SIGINT to the server's process group (a shell that
+        started it is in it too; a daemon has a group of its own)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(self.pid), signal.SIGINT)
 
     def stop(self, sig: int = signal.SIGTERM) -> str:
         """Stop the server and everything it started; says so if it had to be killed."""

@@ -73,7 +73,7 @@ def test_ctrl_c_stops_the_server(server):
     """After a client came and went, press Ctrl-C, as the notes stop their servers: SIGINT to the
     server's process group, as a terminal sends it.  The server must exit."""
     server.warm_up()
-    server.process.tree.interrupt()
+    server.process.interrupt()
     server.transcript.add("operator", "pressed Ctrl-C (SIGINT to the server's process group)")
     check(
         wait_for(lambda: not server.process.alive(), server.timeouts.exit),

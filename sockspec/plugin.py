@@ -20,6 +20,7 @@ from sockspec import invocation, report, targets, timeouts
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.handle import ServerHandle
 from sockspec.pool import ServerPool
+from sockspec.process_tree import take_back_ctrl_c
 from sockspec.results import ResultsFile, family_of
 from sockspec.server import ServerStartError
 from sockspec.targets import ImplError, Target
@@ -92,6 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[SETTINGS] = _settings(config)
     _collect_only_the_halves_asked_for(config)
+    take_back_ctrl_c()  # Ctrl-C stops the run, and the servers it starts, however it was started
 
 
 def _settings(config: pytest.Config) -> Settings:

@@ -33,6 +33,7 @@ from sockspec.grade.record import Record, assignment
 from sockspec.grade.reports import folder_name
 from sockspec.grade.run import Settings, grade, new_record, save
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
+from sockspec.process_tree import take_back_ctrl_c
 from sockspec.targets import MODELS, REPLIES
 
 ROLES = ("server", "client")
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     spec_options.append(f"--sockspec-time-scale={args.sockspec_time_scale:g}")
     submissions = shard(discover(args.submissions, args.role), shard_index, shard_count)
     args.out.mkdir(parents=True, exist_ok=True)
+    take_back_ctrl_c()
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # terminated like Ctrl-C: kill and keep reports
     isolation = detect(not args.no_namespaces, not args.no_cgroups)

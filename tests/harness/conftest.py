@@ -12,17 +12,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Starts a program with SIGINT ignored, as a shell without job control starts a background job
+# (and as CI steps often run): an ignored signal stays ignored across exec.
+IGNORING_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 def run_pytest(
-    *args: str, timeout: float = 300, cwd: Path = ROOT, env: dict[str, str] | None = None
+    *args: str,
+    timeout: float = 300,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    ignoring_ctrl_c: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run pytest in a subprocess from the project root (or `cwd`), the way a user types it;
-    `env` adds to (or overrides) this process's environment.
+    `env` adds to (or overrides) this process's environment; `ignoring_ctrl_c` starts it with
+    SIGINT ignored.
 
     This project's sockspec is imported whatever `cwd` is: from elsewhere, an installed
     sockspec would be found first (`python -m` puts only `cwd` on sys.path)."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        [
+            *(IGNORING_CTRL_C if ignoring_ctrl_c else []),
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,

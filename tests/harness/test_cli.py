@@ -236,3 +236,12 @@ def test_an_install_without_the_spec_says_so(tmp_path):
     done = run_pytest("--impl", "reference.threaded", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert done.returncode == 4, done.stdout + done.stderr
     assert f"ERROR: sockspec: the spec is not installed ({tmp_path / 'spec'} is missing)" in done.stderr
+
+
+def test_servers_get_ctrl_c_even_when_the_run_was_started_ignoring_it():
+    """A run started with SIGINT ignored (a background job, a CI step) must not pass that on: a
+    correct server would then ignore Ctrl-C and fail the spec for it."""
+    done = run_pytest(
+        "--impl", "reference.threaded", "spec/server/test_lifecycle.py", "-k", "ctrl_c", ignoring_ctrl_c=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

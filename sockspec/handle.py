@@ -22,11 +22,18 @@ from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_
 FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
 FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
 FLOOD_DATA = random.Random(FLOOD_PERIOD).randbytes(FLOOD_PERIOD) * 2
+FLOOD_STILL = 0.5  # seconds the kernel takes nothing more before a flood counts as stuck
 
 NOT_CONCURRENT_HINT = (
     "the server stops answering while other clients are connected: it must hand each accepted "
     "connection to a new child process or thread and go straight back to accept()"
 )
+CROWD_HINT = (
+    "the server slows down with every client it holds: threads or child processes that spin (a "
+    "non-blocking recv() in a loop, `continue` on recv() < 0) while their client is silent eat "
+    "the CPU the others need; block in recv() (or select()/poll()) instead"
+)
+
 # A runtime may start a thread or two of its own at any time and keep them (a JVM's garbage
 # collector starts more workers after its first collection): "back to as many threads as before"
 # allows this many more.  A thread leaked per client exceeds it after a few clients.
@@ -93,8 +100,17 @@ class ServerHandle:
         each chat already shows the server serving a client while all the
         earlier ones stay connected.
         """
-        clients = []
+        clients: list[Client] = []
+        crowd = Deadline(self.timeouts.crowd)
         for i in range(count):
+            if crowd.expired() and self.model != "iterative":
+                raise SpecFailure(
+                    f"{count} clients to connect one after another, each served while the earlier ones "
+                    f"stay connected, within {crowd.seconds:g} s (a correct server needs well under a second)",
+                    f"after {crowd.seconds:g} s only {i} had been: each client took longer than the one before",
+                    CROWD_HINT,
+                    missed_deadline="reply",
+                )
             client = self.connect(f"{prefix} {i + 1}")
             clients.append(client)
             if self.model != "iterative":
@@ -159,18 +175,23 @@ class ServerHandle:
         """Send on `client`'s connection without ever reading, until the server is stuck sending to it.
 
         Keeps sending whenever the kernel takes more, until the server has
-        unread bytes from this client while all its threads are blocked: it
-        can then only be blocked in send(), as any echo server is whose client
-        does not read.  Returns the bytes sent: `flood_bytes(sent)`.
+        unread bytes from this client while all its threads are blocked, or
+        while the kernel has taken nothing for FLOOD_STILL (every buffer on
+        the way is full; a server whose other threads spin is never all
+        blocked): it then no longer reads this connection, as any echo server
+        blocked in send() to a client that does not read.  Returns the bytes
+        sent: `flood_bytes(sent)`.
         """
         sock = client.sock
         assert sock is not None
         sent = 0
         data = memoryview(FLOOD_DATA)
+        last_taken = time.monotonic()
 
         def stuck() -> bool:
             end = proc.server_end(sock)
-            return bool(end and end.receive_queue) and self.process.tree.quiet()
+            still = time.monotonic() - last_taken >= FLOOD_STILL
+            return bool(end and end.receive_queue) and (still or self.process.tree.quiet())
 
         deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well
         with selectors.DefaultSelector() as selector:
@@ -180,6 +201,7 @@ class ServerHandle:
                     try:
                         offset = sent % FLOOD_PERIOD
                         sent += sock.send(data[offset : offset + FLOOD_PERIOD])
+                        last_taken = time.monotonic()
                         continue
                     except BlockingIOError:
                         pass

@@ -30,6 +30,7 @@ class Timeouts:
     connect: float = 5.0
     reply: float = 5.0
     stall: float = 1.0
+    crowd: float = 10.0
     settle: float = 5.0
     exit: float = 5.0
     stop: float = 2.0
@@ -53,6 +54,7 @@ DOCS = {
     "connect": "deadline for connect() and for the server to accept() a connection it should accept at once",
     "reply": "deadline for an expected reply or end of file (a long reply may take longer while bytes keep coming)",
     "stall": "a reply that is due ends sooner when every thread of the server sits blocked this long, nothing moving",
+    "crowd": "deadline for many clients (50, 200) to connect one after another, each served once",
     "settle": "deadline for children to be reaped, threads to end and fds to close after clients leave",
     "exit": "deadline for a client program to exit by itself once its session is over",
     "stop": "deadline for a program under test to exit after SIGTERM before it gets SIGKILL",

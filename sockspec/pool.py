@@ -30,7 +30,7 @@ SPARES = 3
 # A server that takes longer than this to listen gets MAX_SPARES spares starting at once, so a
 # slow start (a JVM, a server that sleeps first) is paid once per MAX_SPARES tests, not per test.
 SLOW_START = 0.5
-MAX_SPARES = 3
+MAX_SPARES = 5
 
 
 class ServerPool:

@@ -11,6 +11,7 @@ import random
 import selectors
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sockspec import proc
 from sockspec.client import Client
@@ -48,6 +49,14 @@ def flood_bytes(count: int) -> bytes:
     """The first `count` bytes of the stream `flood_until_blocked` sends."""
     whole, rest = divmod(count, FLOOD_PERIOD)
     return FLOOD_DATA[:FLOOD_PERIOD] * whole + FLOOD_DATA[:rest]
+
+
+@dataclass(frozen=True)
+class IdleUse:
+    """What a server did over a window in which nothing happened."""
+
+    cpu_seconds: float
+    wakeups: int  # times its threads were switched in: none for a thread blocked in accept() or recv()
 
 
 class ServerHandle:
@@ -255,12 +264,17 @@ class ServerHandle:
                 "the server is running but no longer listens on its port",
             )
 
-    def cpu_seconds(self, window: float) -> float:
-        """CPU time the server and its descendants used over the next `window` seconds."""
-        before = self.state().cpu_ticks
+    def idle_use(self, window: float) -> IdleUse:
+        """What the server and its descendants did over the next `window` seconds: the CPU time
+        they used, and how many times their threads woke up."""
+        before = self.state()
+        switches = proc.context_switches([before.pid, *before.descendants])
         time.sleep(window)  # a measurement window: the spec asserts nothing happens in it
-        after = self.state().cpu_ticks
-        return (after - before) / proc.CLOCK_TICKS
+        after = self.state()
+        switched = proc.context_switches([after.pid, *after.descendants])
+        # A thread that ended in the window is not counted; one started in it counts from 0.
+        wakeups = sum(max(count - switches.get(tid, 0), 0) for tid, count in switched.items())
+        return IdleUse((after.cpu_ticks - before.cpu_ticks) / proc.CLOCK_TICKS, wakeups)
 
     def holders(self, client: Client) -> tuple[list[int], list[int]]:
         """Which server processes hold the server's end of `client`'s connection.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -102,6 +103,31 @@ def thread_count(pid: int) -> int:
         return len(os.listdir(f"/proc/{pid}/task"))
     except (FileNotFoundError, ProcessLookupError):
         return 0
+
+
+SWITCH_FIELDS = ("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")  # in /proc/PID/task/TID/status
+
+
+def context_switches(pids: Iterable[int]) -> dict[int, int]:
+    """How often each thread of `pids` has been switched out so far, by thread id.
+
+    A thread blocked in accept() or recv() is not switched at all while
+    nothing happens; one that polls (sleeps a millisecond and tries again)
+    is switched once per wake-up, however little CPU each costs.
+    """
+    counts = {}
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for tid in tids:
+            status = _read_small(f"/proc/{pid}/task/{tid}/status")
+            if status is not None:
+                counts[int(tid)] = sum(
+                    int(line.split()[1]) for line in status.splitlines() if line.startswith(SWITCH_FIELDS)
+                )
+    return counts
 
 
 def is_live(pid: int) -> bool:

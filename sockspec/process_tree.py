@@ -4,7 +4,8 @@ The program runs in a session and process group of its own, its stdout and
 stderr are drained so it never blocks on a full pipe, and the harness makes
 itself a child subreaper: a process the program forks stays in our tree
 even if it calls setsid() or outlives its parent, and is killed and reaped
-on stop.  Nothing the spec starts outlives it.
+on stop.  Nothing the spec starts outlives it, nor do its temporary files:
+each program gets a TMPDIR of its own, removed with the tree.
 
 A daemon forks, lets its parent exit, calls setsid() and forks again: its
 last process is then no descendant of the program we started, nor in its
@@ -21,8 +22,10 @@ import atexit
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -104,15 +107,20 @@ class ProcessTree:
         """Start `argv`; raise OSError if it cannot be executed at all."""
         self.mark = uuid.uuid4().hex
         _marks.add(self.mark)
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env={**env, MARK: self.mark},
-            stdin=stdin,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self.scratch = tempfile.mkdtemp(prefix="sockspec-tmp-")
+        try:
+            self.popen = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env={**env, MARK: self.mark, "TMPDIR": self.scratch},
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
         self._seen: set[int] = set()
         self._parents: dict[int, int] = {}  # each member's parent when it was first seen
         self._statuses: dict[int, int] = {}  # exit statuses of orphans we reaped, as Popen.returncode
@@ -205,6 +213,7 @@ class ProcessTree:
             self._wait_gone(grace)
         self.popen.wait()
         self.output.finish(timeout=1.0)
+        shutil.rmtree(self.scratch, ignore_errors=True)
         return note
 
     def quiet(self) -> bool:

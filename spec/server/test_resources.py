@@ -2,8 +2,9 @@
 
 Seed sections 5 to 7 loop forever around accept() and recv().  A loop that
 does not block (spinning on recv() == 0, on a failed accept(), or polling
-without a timeout) burns a whole core; a socket, thread or child that is
-not released per client adds up until the server falls over.
+without a timeout) burns a whole core; one that polls with a short sleep
+between tries wakes up a thousand times a second; a socket, thread or
+child that is not released per client adds up until the server falls over.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.behaviour(
 # An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
 # core (or its fair share of a loaded machine, still far above this).
 IDLE_CPU_LIMIT = 0.10
+# Nor does it wake up: a thread blocked in accept() or recv() is not switched in until something
+# arrives.  A loop that polls (usleep(1000) between non-blocking tries) wakes up about a thousand
+# times a second for little CPU; a runtime's own threads (a JVM's) wake a few dozen times a
+# second, and so does a reaper that polls waitpid() every 50 ms.
+WAKEUPS_PER_SECOND_LIMIT = 250
 
 # More than 256: a fixed table of 256 client slots that are never given back runs out.
 LEAK_CLIENTS = 300
@@ -39,28 +45,42 @@ SPIN_HINT = (
 )
 
 
+POLL_HINT = (
+    "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
+    "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
+    "recv() (or select()/poll() without a timeout) instead"
+)
+
+
 def expect_idle(server, when: str, window: float | None = None) -> None:
     window = window or server.timeouts.cpu_window
-    used = server.cpu_seconds(window)
+    use = server.idle_use(window)
     check(
-        used <= IDLE_CPU_LIMIT * window,
+        use.cpu_seconds <= IDLE_CPU_LIMIT * window,
         f"the server to use (almost) no CPU {when}",
-        f"it used {used:.2f} s of CPU in {window:g} s ({100 * used / window:.0f}% of a core)",
+        f"it used {use.cpu_seconds:.2f} s of CPU in {window:g} s ({100 * use.cpu_seconds / window:.0f}% of a core)",
         SPIN_HINT,
+    )
+    check(
+        use.wakeups <= WAKEUPS_PER_SECOND_LIMIT * window,
+        f"the server to sleep until something happens {when}",
+        f"its threads woke up {use.wakeups} times in {window:g} s ({use.wakeups / window:.0f} a second)",
+        POLL_HINT,
     )
 
 
 @pytest.mark.likely_bug(SPIN_HINT)
 def test_no_cpu_while_idle(server):
-    """With no client connected, measure the server's CPU use over a window: it must be (almost) none."""
+    """With no client connected, measure the server's CPU use and wake-ups over a window: both must
+    be (almost) none."""
     server.wait_state(lambda s: not server.client_children(s))  # zombies use no CPU: other tests report them
     expect_idle(server, "while no client is connected")
 
 
 @pytest.mark.likely_bug(SPIN_HINT)
 def test_no_cpu_after_clients_leave(server):
-    """Three clients chat and close; then measure the server's CPU use (children included) over a
-    window: it must be (almost) none."""
+    """Three clients chat and close; then measure the server's CPU use and wake-ups (children
+    included) over a window: both must be (almost) none."""
     for client in server.connect_many(3) if server.model != "iterative" else [server.connect()]:
         server.chat(client, b"soon gone")
         client.close()
@@ -71,8 +91,8 @@ def test_no_cpu_after_clients_leave(server):
 @pytest.mark.likely_bug(SPIN_HINT)
 def test_silent_client_uses_no_cpu_and_stays_connected(server):
     """A client chats and then stays connected without sending for a while, as a person thinking
-    does: the server waits in recv(), must use (almost) no CPU meanwhile, and must still answer the
-    client when it speaks again."""
+    does: the server waits in recv(), must use (almost) no CPU and not keep waking up meanwhile, and
+    must still answer the client when it speaks again."""
     client = server.connect()
     server.chat(client, b"then silence")
     idle = server.timeouts.idle

@@ -128,3 +128,14 @@ def test_exit_statuses_in_words():
     assert describe_exit(-signal.SIGSEGV) == "the server was killed by SIGSEGV"
     assert "killed by SIGPIPE" in describe_exit(128 + signal.SIGPIPE)
     assert describe_exit(-9, who="the client") == "the client was killed by SIGKILL"
+
+
+def test_temporary_files_of_a_program_go_with_its_tree():
+    tree = start(
+        "import os, tempfile, time; tempfile.mkstemp(); print(os.environ['TMPDIR'], flush=True); time.sleep(60)"
+    )
+    assert wait_for(tree.output.last_lines, 10), "the program never printed its TMPDIR"
+    scratch = Path(tree.output.last_lines()[0])
+    assert scratch.is_dir() and any(scratch.iterdir())
+    tree.stop(signal.SIGTERM, 2)
+    assert not scratch.exists()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sockspec import proc
 from sockspec.client import Client
-from sockspec.failure import SpecFailure, Transcript
+from sockspec.failure import SpecFailure, Transcript, check
 from sockspec.replies import EchoReplies, StdinReplies
 from sockspec.server import ServerProcess
 from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_for
@@ -33,6 +33,24 @@ CROWD_HINT = (
     "the server slows down with every client it holds: threads or child processes that spin (a "
     "non-blocking recv() in a loop, `continue` on recv() < 0) while their client is silent eat "
     "the CPU the others need; block in recv() (or select()/poll()) instead"
+)
+
+# An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
+# core (or its fair share of a loaded machine, still far above this).
+IDLE_CPU_LIMIT = 0.10
+# Nor does it wake up: a thread blocked in accept() or recv() is not switched in until something
+# arrives.  A loop that polls (usleep(1000) between non-blocking tries) wakes up about a thousand
+# times a second for little CPU; a runtime's own threads (a JVM's) wake a few dozen times a
+# second, and so does a reaper that polls waitpid() every 50 ms.
+WAKEUPS_PER_SECOND_LIMIT = 250
+SPIN_HINT = (
+    "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
+    "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
+)
+POLL_HINT = (
+    "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
+    "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
+    "recv() (or select()/poll() without a timeout) instead"
 )
 
 # A runtime may start a thread or two of its own at any time and keep them (a JVM's garbage
@@ -275,6 +293,41 @@ class ServerHandle:
         # A thread that ended in the window is not counted; one started in it counts from 0.
         wakeups = sum(max(count - switches.get(tid, 0), 0) for tid, count in switched.items())
         return IdleUse((after.cpu_ticks - before.cpu_ticks) / proc.CLOCK_TICKS, wakeups)
+
+    def expect_read(self, client: Client, what: str) -> None:
+        """Wait until the server has read everything `client` sent (none of it waits in the
+        server's end of the connection), within the reply deadline."""
+
+        def unread() -> int:
+            end = proc.server_end(client.sock) if client.sock is not None else None
+            return end.receive_queue if end else 0
+
+        seconds = self.patience.current().reply
+        if not wait_for(lambda: unread() == 0, seconds):
+            self.patience.note_missed({"reply"}, self.test)
+            raise SpecFailure(
+                f"the server to read {what}",
+                f"{unread()} bytes of it stay unread in the server's socket after {seconds:g} s",
+            )
+
+    def expect_idle(self, when: str, window: float | None = None, spin_hint: str = SPIN_HINT) -> None:
+        """Over `window` (the cpu_window by default) the server uses (almost) no CPU and does not
+        keep waking up: it is blocked until something happens."""
+        window = window or self.timeouts.cpu_window
+        use = self.idle_use(window)
+        share = use.cpu_seconds / window
+        check(
+            share <= IDLE_CPU_LIMIT,
+            f"the server to use (almost) no CPU {when}",
+            f"it used {use.cpu_seconds:.2f} s of CPU in {window:g} s ({100 * share:.0f}% of a core)",
+            spin_hint,
+        )
+        check(
+            use.wakeups <= WAKEUPS_PER_SECOND_LIMIT * window,
+            f"the server to sleep until something happens {when}",
+            f"its threads woke up {use.wakeups} times in {window:g} s ({use.wakeups / window:.0f} a second)",
+            POLL_HINT,
+        )
 
     def holders(self, client: Client) -> tuple[list[int], list[int]]:
         """Which server processes hold the server's end of `client`'s connection.

@@ -23,14 +23,17 @@ CLOSE_HINT = (
 )
 
 
-def wait_fds_back(server, after: str) -> None:
+NOT_CLOSED_HINT = "a socket is never closed: close() the accepted socket when its client is done"
+
+
+def wait_fds_back(server, after: str, hint: str = NOT_CLOSED_HINT) -> None:
     settled = server.wait_state(lambda s: s.fds <= server.baseline.fds)
     check(
         settled.fds <= server.baseline.fds,
         f"the server's open descriptors to go back to {server.baseline.fds} {after}",
         f"it still has {settled.fds} open after {server.timeouts.settle:g} s: "
         + ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
-        "a socket is never closed: close() the accepted socket when its client is done",
+        hint,
     )
 
 

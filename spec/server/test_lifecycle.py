@@ -12,10 +12,10 @@ import signal
 
 import pytest
 
-from sockspec import proc
 from sockspec.failure import SpecFailure, check
 from sockspec.server import ServerStartError
 from sockspec.timeouts import wait_for
+from spec.server.test_close import wait_fds_back
 
 pytestmark = pytest.mark.behaviour(
     "lifecycle: the server keeps running and serving client after client", seed="§5-§7 servers"
@@ -102,6 +102,10 @@ def test_child_exits_while_parent_waits_in_accept(server):
     server.expect_running("after its children exited while it waited in accept()")
 
 
+SEND_ERROR_HINT = (
+    "the server does not close the connection's socket when send() fails (EPIPE, ECONNRESET: the "
+    "client is gone): close it on that path too, as when recv() returns 0"
+)
 SIGPIPE_HINT = (
     "writing to a connection the client has reset raises SIGPIPE, which kills the process: "
     "ignore it (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat the failed send as "
@@ -112,28 +116,31 @@ SIGPIPE_HINT = (
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(SIGPIPE_HINT)
 def test_reset_while_server_sends(server):
-    """A client sends megabytes without reading the echo, until no socket buffer has room (the
-    server is then blocked sending to it), and resets the connection; the server must keep running
-    and serve the next client."""
+    """After a first client came and went, a client sends megabytes without reading the echo,
+    until no socket buffer has room (the server is then blocked sending to it), and resets the
+    connection; the server must keep running, close that client's socket, and serve the next
+    client."""
+    server.warm_up()
     flooding = server.connect("flooding client")
     server.flood_until_blocked(flooding)
     flooding.reset()
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
     server.expect_running("after a client reset the connection while the server was sending to it")
+    wait_fds_back(server, "after its clients left", SEND_ERROR_HINT)
 
 
 @pytest.mark.replies("stdin")
 @pytest.mark.likely_bug(SIGPIPE_HINT)
 def test_reset_while_server_waits_for_operator(server):
-    """A client sends a message and, once the server has read it, resets the connection; then the
-    operator types the reply, which the server cannot deliver.  The server must keep running and
-    serve the next client."""
+    """After a first client came and went, a client sends a message and, once the server has read
+    it, resets the connection; then the operator types the reply, which the server cannot deliver.
+    The server must keep running, close that client's socket, and serve the next client."""
+    server.warm_up()
     leaving = server.connect("leaving client")
     server.chat(leaving, b"first message")
     server.ask(leaving, b"second message")
-    read = wait_for(lambda: unread_by_server(leaving) == 0, server.timeouts.reply)
-    check(read, "the server to read the client's second message", "it stays unread in the server's socket")
+    server.expect_read(leaving, "the client's second message")
     leaving.reset()
     operator = server.process.operator
     operator.type_line(operator.next_line())
@@ -143,9 +150,4 @@ def test_reset_while_server_waits_for_operator(server):
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
     server.expect_running("after writing to a connection its client had reset")
-
-
-def unread_by_server(client) -> int:
-    """Bytes the client sent that wait, unread, in the server's end of the connection."""
-    end = proc.server_end(client.sock)
-    return end.receive_queue if end else 0
+    wait_fds_back(server, "after its clients left", SEND_ERROR_HINT)

@@ -48,3 +48,21 @@ def test_second_client_served_after_first_leaves(server):
         server.chat(a, b"first client")
     with server.connect("B") as b:
         server.chat(b, b"second client")
+
+
+@pytest.mark.likely_bug(
+    "the server ends when a connection it accepts is already reset: accept() may return a socket whose "
+    "client is gone, and getpeername(), recv() or send() on it fail; that ends only this client"
+)
+def test_queued_client_that_resets_does_not_stop_the_server(server):
+    """While A is served, B connects (B waits in the queue of completed connections) and resets
+    its connection (SO_LINGER 0) before the server accepted it.  A closes: the server then accepts
+    B's dead connection, and must go on to serve C."""
+    a = server.connect("A")
+    server.chat(a, b"I am client A")
+    b = server.connect("B")
+    b.reset()
+    a.close()
+    with server.connect("C") as c:
+        server.chat(c, b"I am client C")
+    server.expect_running("after accepting a connection whose client had reset it")

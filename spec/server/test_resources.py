@@ -12,21 +12,12 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import check
-from sockspec.handle import RUNTIME_THREADS
+from sockspec.handle import RUNTIME_THREADS, SPIN_HINT
 from sockspec.proc import TreeState
 
 pytestmark = pytest.mark.behaviour(
     "resources: no busy-waiting, and no leaks over many clients", seed="§5-§7 server loops"
 )
-
-# An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
-# core (or its fair share of a loaded machine, still far above this).
-IDLE_CPU_LIMIT = 0.10
-# Nor does it wake up: a thread blocked in accept() or recv() is not switched in until something
-# arrives.  A loop that polls (usleep(1000) between non-blocking tries) wakes up about a thousand
-# times a second for little CPU; a runtime's own threads (a JVM's) wake a few dozen times a
-# second, and so does a reaper that polls waitpid() every 50 ms.
-WAKEUPS_PER_SECOND_LIMIT = 250
 
 # More than 256: a fixed table of 256 client slots that are never given back runs out.
 LEAK_CLIENTS = 300
@@ -39,42 +30,13 @@ FIRST_CHECK = 20
 # far below one per client.
 MAPPINGS_LIMIT = 100
 
-SPIN_HINT = (
-    "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
-    "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
-)
-
-
-POLL_HINT = (
-    "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
-    "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
-    "recv() (or select()/poll() without a timeout) instead"
-)
-
-
-def expect_idle(server, when: str, window: float | None = None) -> None:
-    window = window or server.timeouts.cpu_window
-    use = server.idle_use(window)
-    check(
-        use.cpu_seconds <= IDLE_CPU_LIMIT * window,
-        f"the server to use (almost) no CPU {when}",
-        f"it used {use.cpu_seconds:.2f} s of CPU in {window:g} s ({100 * use.cpu_seconds / window:.0f}% of a core)",
-        SPIN_HINT,
-    )
-    check(
-        use.wakeups <= WAKEUPS_PER_SECOND_LIMIT * window,
-        f"the server to sleep until something happens {when}",
-        f"its threads woke up {use.wakeups} times in {window:g} s ({use.wakeups / window:.0f} a second)",
-        POLL_HINT,
-    )
-
 
 @pytest.mark.likely_bug(SPIN_HINT)
 def test_no_cpu_while_idle(server):
     """With no client connected, measure the server's CPU use and wake-ups over a window: both must
     be (almost) none."""
     server.wait_state(lambda s: not server.client_children(s))  # zombies use no CPU: other tests report them
-    expect_idle(server, "while no client is connected")
+    server.expect_idle("while no client is connected")
 
 
 @pytest.mark.likely_bug(SPIN_HINT)
@@ -85,7 +47,7 @@ def test_no_cpu_after_clients_leave(server):
         server.chat(client, b"soon gone")
         client.close()
     server.wait_state(lambda s: not server.client_children(s))
-    expect_idle(server, "after its clients left")
+    server.expect_idle("after its clients left")
 
 
 @pytest.mark.likely_bug(SPIN_HINT)
@@ -96,7 +58,7 @@ def test_silent_client_uses_no_cpu_and_stays_connected(server):
     client = server.connect()
     server.chat(client, b"then silence")
     idle = server.timeouts.idle
-    expect_idle(server, "while a connected client is silent", idle)
+    server.expect_idle("while a connected client is silent", idle)
     check(
         client.is_open_to_server(),
         f"the connection of a client silent for {idle:g} s to stay open",
@@ -104,6 +66,21 @@ def test_silent_client_uses_no_cpu_and_stays_connected(server):
         DROP_HINT,
     )
     server.chat(client, b"still here after the silence")
+
+
+@pytest.mark.replies("stdin")
+def test_no_cpu_while_waiting_for_the_operator(server):
+    """A client sends a message; once the server has read it, it waits for the operator's line:
+    meanwhile it must use (almost) no CPU, and then send the line."""
+    with server.connect() as client:
+        server.ask(client, b"what do you say?")
+        server.expect_read(client, "the client's message")
+        server.expect_idle(
+            "while it waits for the operator to type",
+            spin_hint="the server polls its standard input without blocking (a non-blocking read() "
+            "retried at once on EAGAIN): block in fgets()/getline(), or wait with poll()/select()",
+        )
+        server.expect_answer(client, b"what do you say?")
 
 
 DROP_HINT = (

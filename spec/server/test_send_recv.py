@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from sockspec.failure import SpecFailure
+from sockspec.failure import SpecFailure, check
 from sockspec.handle import flood_bytes
 
 pytestmark = pytest.mark.behaviour("send/recv: the server answers every message, byte for byte", seed="§2 send/recv")
@@ -75,19 +75,25 @@ def test_binary_data_with_nul_bytes(server):
 
 
 # Bytes a server that handles text lines (fgets(), getline(), readline(), a "\r\n" to "\n"
-# translation, skipping blank lines) would change, drop or hold back.
-LINE_BYTES = [b"\n", b"\r\n", b"\r", b"\n\n", b"two\r\nlines\r\n", b" ", b"\t", b"no newline at the end"]
+# translation, skipping blank lines) would change, drop or hold back, and words it might take for
+# commands of its own: an echo server has none.
+LINE_BYTES = [
+    b"\n", b"\r\n", b"\r", b"\n\n", b"two\r\nlines\r\n", b" ", b"\t", b"no newline at the end",
+    b"quit\n", b"exit\r\n", b"bye",
+]  # fmt: skip
 
 
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
     "the server handles the data as text lines: it translates line endings (\\r\\n to \\n), skips "
-    "empty lines or white space, or waits for a newline; echo the bytes exactly as recv() returned them"
+    "empty lines or white space, waits for a newline, or takes words (quit, exit) for commands; echo "
+    "the bytes exactly as recv() returned them"
 )
 def test_line_endings_and_white_space(server):
     """Send messages made of line endings and white space (a lone newline, \\r\\n, \\r, a blank line,
-    a space, a tab, text without a newline), each after the echo of the one before: each must come
-    back unchanged, and nothing after them."""
+    a space, a tab, text without a newline) and words a server might take for commands (quit, exit,
+    bye), each after the echo of the one before: each must come back unchanged, and nothing after
+    them."""
     with server.connect() as client:
         for message in LINE_BYTES:
             client.echo(message)
@@ -167,11 +173,19 @@ def test_pipelined_messages(server):
 )
 def test_client_that_reads_late_gets_everything(server):
     """Send data without reading any of the echo until no socket buffer has room (the server then
-    waits in send()), and only then read: every byte sent must come back, in order."""
+    waits in send(), using no CPU), and only then read: every byte sent must come back, in order."""
     with server.connect() as client:
         sent = server.flood_until_blocked(client)
+        server.expect_idle("while its client does not read", spin_hint=SEND_SPIN_HINT)
         client.expect(flood_bytes(sent))
         client.echo(SENTINEL)
+
+
+SEND_SPIN_HINT = (
+    "the server retries send() at once when it fails with EAGAIN (a non-blocking socket whose buffer "
+    "is full): it spins while the client does not read; wait for room with poll()/select() (POLLOUT), "
+    "or keep the socket blocking"
+)
 
 
 # Lines a person might type as the seed's operator: long, with runs of spaces, a tab, punctuation.
@@ -198,3 +212,29 @@ def test_operator_lines_are_sent_as_typed(server):
             server.ask(client, b"message %d" % (i + 1))
             server.expect_typed_answer(client, line)
         server.chat(client, SENTINEL)
+
+
+@pytest.mark.replies("stdin")
+@pytest.mark.likely_bug(
+    'an empty line from the operator ends the chat or the server: fgets() returns "\\n", which without '
+    "its newline is an empty line, not the end of input (fgets() returning NULL is); send it (0 bytes) "
+    "and go on"
+)
+def test_empty_operator_line_sends_nothing_and_the_chat_goes_on(server):
+    """A client sends a message and the operator just presses Enter: the line without its newline is
+    empty, so the server sends nothing.  The client sends again and the operator types a line: the
+    client must receive exactly that line, on the same connection."""
+    operator = server.process.operator
+    with server.connect() as client:
+        server.chat(client, b"hello")
+        server.ask(client, b"are you there?")
+        server.expect_read(client, "the client's message")
+        operator.type_line(b"")
+        server.transcript.add("operator", "pressed Enter on an empty line")
+        check(
+            operator.wait_taken(server.timeouts.reply),
+            "the server to read the operator's empty line",
+            f"it stays unread on the server's stdin after {server.timeouts.reply:g} s",
+        )
+        server.ask(client, b"still there?")
+        server.expect_answer(client, b"still there?")

@@ -51,6 +51,19 @@ def test_child_exits_and_is_reaped_after_its_client(server):
     expect_children_gone(server, "after its client left")
 
 
+@pytest.mark.likely_bug(
+    "the child does not exit when its client resets the connection: recv() < 0 (ECONNRESET) ends the "
+    "client as recv() == 0 does; the child must close the socket and exit(), not return into the "
+    "parent's loop"
+)
+def test_child_exits_after_its_client_resets(server):
+    """A client chats and resets the connection (SO_LINGER 0): its child must exit and be reaped."""
+    client = server.connect()
+    server.chat(client, b"about to reset")
+    client.reset()
+    expect_children_gone(server, "after its client reset the connection")
+
+
 def test_no_zombies_after_many_clients_leave_at_once(server):
     """Thirty clients connect and chat, then all close at the same moment, so their children exit
     together: none may stay a zombie."""

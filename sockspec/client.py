@@ -442,9 +442,11 @@ def _fail(ex: Exchange, waited: str) -> None:
     name = ex.client.name
     if ex.wrong_so_far() or len(got) > len(ex.expected):
         so_far = f", of the {_bytes(ex.sent)} it had sent so far" if not ex.done_sending() else ""
-        raise SpecFailure(
-            f"{name} to receive {preview(ex.expected)}",
-            f"{name} received {describe_difference(ex.expected, got)}{so_far}",
+        raise _changed(
+            SpecFailure(
+                f"{name} to receive {preview(ex.expected)}",
+                f"{name} received {describe_difference(ex.expected, got)}{so_far}",
+            )
         )
     if not ex.done_sending() and ex.wait_for_echo and len(got) < ex.sent:
         echoed = describe_difference(ex.expected[: ex.sent], got) if got else "nothing"
@@ -462,8 +464,22 @@ def _fail(ex: Exchange, waited: str) -> None:
         ending = "then " + _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
     else:
         ending = f"then nothing more {waited}"
-    raise SpecFailure(
+    failure = SpecFailure(
         f"{name} to receive {preview(ex.expected)}",
         f"{name} {received}, {ending}",
         missed_deadline="" if ex.end else "reply",
     )
+    raise _changed(failure) if got else failure
+
+
+CHANGED_REPLY_HINT = (
+    "an ordinary exchange went wrong before what this test checks: the server sends back other or fewer "
+    "bytes than it received (send() given the wrong length: strlen() stops at a NUL byte, sizeof(buf) "
+    "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first"
+)
+
+
+def _changed(failure: SpecFailure) -> SpecFailure:
+    """`failure` of a reply that came back changed or cut short."""
+    failure.exchange_hint = CHANGED_REPLY_HINT
+    return failure

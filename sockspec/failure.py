@@ -22,6 +22,9 @@ class SpecFailure(AssertionError):
         self.happened = happened
         self.likely_bug = likely_bug
         self.missed_deadline = missed_deadline  # the kind of deadline that expired, if that is what failed
+        # Set when a reply came back changed or cut short: the likely bug then, in a test that is
+        # about something else (closing, reaping) and whose usual cause would mislead.
+        self.exchange_hint = ""
         super().__init__(f"expected {expected}; {happened}")
 
 

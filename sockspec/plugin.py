@@ -83,7 +83,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "behaviour(text, seed): the behaviour a spec module checks, and its seed section"
+        "markers",
+        "behaviour(text, seed, checks_replies): the behaviour a spec module checks, its seed section, "
+        "and whether its tests are about the replies themselves",
     )
     config.addinivalue_line("markers", "likely_bug(text): the usual cause when this test fails")
     config.addinivalue_line("markers", "models(*names): the test applies only to these server models")
@@ -310,6 +312,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     meta["summary"] = str(call.excinfo.value)
 
 
+def _likely_bug(behaviour: pytest.Mark | None, likely: pytest.Mark | None, failure: SpecFailure) -> str:
+    """The test's usual cause; but a reply that came back changed, in a test that is not about
+    replies (`behaviour(..., checks_replies=True)`), has a cause of its own."""
+    if failure.exchange_hint and not (behaviour and behaviour.kwargs.get("checks_replies")):
+        return failure.exchange_hint
+    return likely.args[0] if likely else ""
+
+
 def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> str:
     behaviour = item.get_closest_marker("behaviour")
     likely = item.get_closest_marker("likely_bug")
@@ -329,7 +339,7 @@ def _render(item: pytest.Item, handle: ServerHandle, failure: SpecFailure) -> st
         behaviour=behaviour_text,
         did=" ".join((did or item.name).split()),
         failure=failure,
-        likely_bug=likely.args[0] if likely else "",
+        likely_bug=_likely_bug(behaviour, likely, failure),
         note=handle.patience.note(test=item.nodeid),
         transcript=handle.transcript.lines(),
         program_line=exit_description or process.state().describe(),

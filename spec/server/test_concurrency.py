@@ -17,6 +17,7 @@ pytestmark = [
     pytest.mark.behaviour(
         "concurrency: many clients are served at once, each getting its own data",
         seed="§6 multi-process, §7 multi-threaded",
+        checks_replies=True,
     ),
     pytest.mark.models("forking", "threaded"),
 ]

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from sockspec.failure import SpecFailure, check
 from sockspec.handle import flood_bytes
 
-pytestmark = pytest.mark.behaviour("send/recv: the server answers every message, byte for byte", seed="§2 send/recv")
+pytestmark = pytest.mark.behaviour(
+    "send/recv: the server answers every message, byte for byte", seed="§2 send/recv", checks_replies=True
+)
 
 MIB = 1024 * 1024
 # Sent after a reply: its echo must come next, so anything the server added after that reply shows

@@ -2,6 +2,7 @@
 
 sockspec: model=iterative reply=stdin caught-by=test_empty_operator_line_sends_nothing_and_the_chat_goes_on
 """
+
 import os
 import socket
 import sys

@@ -30,9 +30,10 @@ NOT_CONCURRENT_HINT = (
     "connection to a new child process or thread and go straight back to accept()"
 )
 CROWD_HINT = (
-    "the server slows down with every client it holds: threads or child processes that spin (a "
+    "the server is slow to serve each new client: threads or child processes that spin (a "
     "non-blocking recv() in a loop, `continue` on recv() < 0) while their client is silent eat "
-    "the CPU the others need; block in recv() (or select()/poll()) instead"
+    "the CPU the others need (block in recv(), or select()/poll(), instead), or every reply is held "
+    "back (a sleep before sending, TCP_CORK never taken off)"
 )
 
 # An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
@@ -47,6 +48,7 @@ SPIN_HINT = (
     "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
     "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
 )
+OUTPUT_STILL = 0.3  # seconds without output after which a server is no longer busy writing it
 POLL_HINT = (
     "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
     "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
@@ -134,7 +136,7 @@ class ServerHandle:
                 raise SpecFailure(
                     f"{count} clients to connect one after another, each served while the earlier ones "
                     f"stay connected, within {crowd.seconds:g} s (a correct server needs well under a second)",
-                    f"after {crowd.seconds:g} s only {i} had been: each client took longer than the one before",
+                    f"after {crowd.seconds:g} s only {i} had been, {1000 * crowd.seconds / max(i, 1):.0f} ms each",
                     CROWD_HINT,
                     missed_deadline="reply",
                 )
@@ -314,6 +316,10 @@ class ServerHandle:
         """Over `window` (the cpu_window by default) the server uses (almost) no CPU and does not
         keep waking up: it is blocked until something happens."""
         window = window or self.timeouts.cpu_window
+        # A server still writing what it logged (a line per byte received, say) is working, not
+        # idle: the window starts once its output has stopped, or at the settle deadline.
+        output = self.process.output
+        wait_for(lambda: time.monotonic() - output.last_written >= OUTPUT_STILL, self.patience.current().settle)
         use = self.idle_use(window)
         share = use.cpu_seconds / window
         check(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +25,7 @@ class OutputTail:
         self._tail = bytearray()
         self._lock = threading.Lock()
         self.total_bytes = 0
+        self.last_written = time.monotonic()  # when the program last wrote anything (or started)
         # Kept open for the program's whole life and closed by finish().
         self._log: BinaryIO | None = open(log_path, "ab") if log_path else None  # noqa: SIM115
         self._log_room = log_cap
@@ -47,6 +49,7 @@ class OutputTail:
     def _feed(self, chunk: bytes) -> None:
         with self._lock:
             self.total_bytes += len(chunk)
+            self.last_written = time.monotonic()
             self._tail += chunk
             del self._tail[:-TAIL_BYTES]
             if self._log is not None and self._log_room > 0:

@@ -18,6 +18,9 @@ import random
 import socket
 
 LOWEST = 10000
+# Our own generator: hypothesis seeds the global one the same way in every run, and two runs on one
+# machine would then try the same ports in the same order.
+_shuffler = random.Random()
 
 
 def ephemeral_start() -> int:
@@ -54,7 +57,7 @@ def is_free(port: int) -> bool:
 def pick_port(avoid: set[int] | None = None) -> int:
     """A port nobody on this machine is bound to, from this worker's slice."""
     candidates = list(_worker_slice(LOWEST, ephemeral_start()))
-    random.shuffle(candidates)
+    _shuffler.shuffle(candidates)
     for port in candidates:
         if (avoid is None or port not in avoid) and is_free(port):
             return port

@@ -56,15 +56,36 @@ def read_stat(pid: int) -> ProcStat | None:
     # The name is in parentheses and may itself contain spaces or ')'.
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2 :].split()
+    state = fields[0]
+    if state == "Z" and (live := _live_thread(pid)):
+        state = live[1]
     return ProcStat(
         pid=pid,
         name=name,
-        state=fields[0],
+        state=state,
         ppid=int(fields[1]),
         pgid=int(fields[2]),
         sid=int(fields[3]),
         cpu_ticks=int(fields[11]) + int(fields[12]),
     )
+
+
+def _live_thread(pid: int) -> tuple[int, str] | None:
+    """A thread of `pid` that still runs, and its state, when its main thread has exited.
+
+    A main thread may end with pthread_exit() and leave the others serving:
+    /proc/PID/stat then says Z and /proc/PID/fd is empty, while the process
+    lives on in its other threads, which hold its descriptors.
+    """
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for tid in tids:
+        raw = _read_small(f"/proc/{pid}/task/{tid}/stat") if tid != str(pid) else None
+        if raw is not None and raw[raw.rindex(")") + 2] not in "ZX":
+            return int(tid), raw[raw.rindex(")") + 2]
+    return None
 
 
 def process_table() -> dict[int, ProcStat]:
@@ -146,7 +167,9 @@ def threads_all_sleeping(pid: int) -> bool:
         raw = _read_small(f"/proc/{pid}/task/{tid}/stat")
         if raw is None:
             continue  # the thread ended while we looked
-        if raw[raw.rindex(")") + 2] != "S":
+        state = raw[raw.rindex(")") + 2]
+        exited_main_thread = state == "Z" and tid == str(pid)  # see _live_thread: it waits for nothing
+        if state != "S" and not exited_main_thread:
             return False
     return True
 
@@ -154,13 +177,17 @@ def threads_all_sleeping(pid: int) -> bool:
 def fd_targets(pid: int) -> dict[int, str]:
     """Open descriptors of a process and what each points to."""
     targets = {}
+    folder = f"/proc/{pid}/fd"
     try:
-        entries = os.listdir(f"/proc/{pid}/fd")
+        entries = os.listdir(folder)
+        if not entries and (live := _live_thread(pid)):
+            folder = f"/proc/{pid}/task/{live[0]}/fd"  # its main thread exited (see _live_thread)
+            entries = os.listdir(folder)
     except (FileNotFoundError, ProcessLookupError):
         return {}
     for entry in entries:
         try:
-            targets[int(entry)] = os.readlink(f"/proc/{pid}/fd/{entry}")
+            targets[int(entry)] = os.readlink(f"{folder}/{entry}")
         except (FileNotFoundError, ProcessLookupError):
             continue  # closed while we looked
     return targets

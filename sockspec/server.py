@@ -228,8 +228,8 @@ class _Search:
             self._seemed_empty, seemed_before = True, self._seemed_empty
             if not seemed_before:
                 return False
-            if _held_by_another_program(server, proc.listeners_on(server.port)):
-                raise PortTaken()  # it could not bind because another program holds the port
+            if _held_by_another_program(server, proc.listeners_on(server.port)) or not ports.is_free(server.port):
+                raise PortTaken()  # it could not bind: another program holds the port
             self.ended = True
             return True
         self._seemed_empty = False

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 
 from sockspec import proc
+from sockspec.timeouts import wait_for
 
 
 def test_listening_sockets_and_both_ends_of_a_connection():
@@ -61,3 +64,34 @@ def test_tree_state_counts_children_zombies_and_threads():
         os.waitpid(live, 0)
         os.waitpid(dead, 0)
     assert not proc.tree_state(dead).alive
+
+
+# A process whose main thread ends with pthread_exit() while another thread holds a listening
+# socket, as a C server may end main(); it prints the port once the main thread is gone.
+MAIN_THREAD_EXITS = """
+import ctypes, socket, threading, time
+listener = socket.create_server(("127.0.0.1", 0))
+def main_thread_state():
+    with open(f"/proc/self/task/{main}/stat") as stat:
+        return stat.read().rsplit(") ", 1)[1][0]
+def serve():
+    while main_thread_state() != "Z":
+        time.sleep(0.01)
+    print(listener.getsockname()[1], flush=True)
+    listener.accept()
+main = threading.get_native_id()
+threading.Thread(target=serve).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_a_process_whose_main_thread_exited_lives_on_in_its_other_threads():
+    with subprocess.Popen([sys.executable, "-c", MAIN_THREAD_EXITS], stdout=subprocess.PIPE, text=True) as program:
+        try:
+            port = int(program.stdout.readline())
+            assert proc.is_live(program.pid)
+            (inode,) = proc.listeners_on(port)
+            assert inode in proc.socket_inodes(program.pid)
+            assert wait_for(lambda: proc.threads_all_sleeping(program.pid), 5), "its thread waits in accept()"
+        finally:
+            program.kill()

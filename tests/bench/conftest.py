@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
+from tests import program_environment
 from tests.harness.conftest import ROOT
 
 # Just long enough to measure something: the tests check behaviour and format, not speed.
@@ -20,5 +20,5 @@ def run_bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+        env=program_environment(),
     )

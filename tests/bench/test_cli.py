@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import uuid
 import pytest
 
 from sockspec import proc
+from tests import program_environment
 from tests.bench.conftest import QUICK, ROOT, run_bench
 from tests.harness.conftest import processes_mentioning
 
@@ -153,7 +153,7 @@ class TestCleanup:
             stderr=subprocess.PIPE,
             text=True,
             stdin=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+            env=program_environment(),
         )
         try:
             deadline = time.monotonic() + 30

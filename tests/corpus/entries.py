@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests import program_environment
 
 CORPUS = Path(__file__).resolve().parent
 ROOT = CORPUS.parents[1]
@@ -477,7 +478,7 @@ def run(
         process = subprocess.Popen(
             argv,
             cwd=ROOT,
-            env=env if env is not None else os.environ.copy(),
+            env=env if env is not None else program_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

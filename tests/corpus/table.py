@@ -17,6 +17,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from tests import program_environment
 from tests.corpus import entries
 from tests.corpus.entries import Entry, RunResult
 
@@ -34,10 +35,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def worker_env(slot: int, jobs: int) -> dict[str, str]:
     """Each parallel run draws its ports from a slice of its own (as pytest-xdist workers do)."""
-    env = os.environ.copy()
-    env["PYTEST_XDIST_WORKER"] = f"gw{slot}"
-    env["PYTEST_XDIST_WORKER_COUNT"] = str(jobs)
-    return env
+    return program_environment(PYTEST_XDIST_WORKER=f"gw{slot}", PYTEST_XDIST_WORKER_COUNT=str(jobs))
 
 
 def run_all(chosen: list[Entry], jobs: int) -> dict[Entry, RunResult]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from sockspec.grade.reports import folder_name
+from tests import program_environment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = Path(__file__).parents[1] / "corpus" / "seed"
@@ -110,7 +111,7 @@ def grader_env(scratch: Path) -> dict[str, str]:
     """The grader's environment, its scratch folders under `scratch`: every process it starts then
     names that folder on its command line, so a leftover is easy to find."""
     scratch.mkdir(parents=True, exist_ok=True)
-    return dict(os.environ, TMPDIR=str(scratch))
+    return program_environment(TMPDIR=str(scratch))
 
 
 def run_grader(class_dir: Path, out: Path, *options: str, timeout: float = 600) -> subprocess.CompletedProcess:

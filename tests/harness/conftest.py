@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests import program_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,7 +52,7 @@ def run_pytest(
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=path) | (env or {}),
+        env=program_environment(PYTHONPATH=path) | (env or {}),
     )
 
 

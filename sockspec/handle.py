@@ -200,7 +200,7 @@ class ServerHandle:
             wait_for(holds, seconds)
         return last[0]
 
-    def flood_until_blocked(self, client: Client) -> int:
+    def flood_until_blocked(self, client: Client, for_good: bool = False) -> int:
         """Send on `client`'s connection without ever reading, until the server is stuck sending to it.
 
         Keeps sending whenever the kernel takes more, until the server has
@@ -210,17 +210,34 @@ class ServerHandle:
         blocked): it then no longer reads this connection, as any echo server
         blocked in send() to a client that does not read.  Returns the bytes
         sent: `flood_bytes(sent)`.
+
+        `for_good`: only FLOOD_STILL counts, not a quiet tree.  A server
+        blocked in send() is woken again, now and then, while the kernel
+        compacts the buffers of a connection nobody reads; a test that needs
+        it never to send to this client again waits for that to end.
         """
         sock = client.sock
         assert sock is not None
         sent = 0
         data = memoryview(FLOOD_DATA)
         last_taken = time.monotonic()
+        last_quiet: list[tuple[int, int] | None] = [None]  # (unread by it, unread by us) at the last quiet look
 
         def stuck() -> bool:
             end = proc.server_end(sock)
-            still = time.monotonic() - last_taken >= FLOOD_STILL
-            return bool(end and end.receive_queue) and (still or self.process.tree.quiet())
+            queue = end.receive_queue if end else 0
+            if not queue:
+                return False
+            if time.monotonic() - last_taken >= FLOOD_STILL:
+                return True
+            if for_good:
+                return False
+            # A server blocked in send() may be woken again while the kernel still grows the
+            # buffers: it waits for good once it is quiet at two looks in a row with not a byte
+            # moved in between, neither read by it nor sent to us.
+            seen = last_quiet[0]
+            last_quiet[0] = (queue, proc.unread_bytes(sock)) if self.process.tree.quiet() else None
+            return seen is not None and seen == last_quiet[0]
 
         deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well
         with selectors.DefaultSelector() as selector:

@@ -9,9 +9,12 @@ callers that need a condition to hold poll it against a deadline.
 
 from __future__ import annotations
 
+import array
+import fcntl
 import ipaddress
 import os
 import socket
+import termios
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -255,6 +258,13 @@ def tcp_sockets(port: int | None = None) -> list[TcpSocket]:
 def listeners_on(port: int) -> dict[int, tuple[str, int]]:
     """Listening sockets on `port`, as inode -> local address."""
     return {s.inode: s.local for s in tcp_sockets(port) if s.state == TCP_LISTEN and s.local[1] == port}
+
+
+def unread_bytes(sock: socket.socket) -> int:
+    """Bytes that arrived on our socket and that we have not read yet."""
+    count = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    return count[0]
 
 
 def server_end(client: socket.socket) -> TcpSocket | None:

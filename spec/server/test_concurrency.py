@@ -61,10 +61,11 @@ def test_slow_client_does_not_block_others(server):
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(BLOCKED_HINT)
 def test_flooding_client_does_not_block_others(server):
-    """Client A sends megabytes without reading any reply, until no buffer has room; client B
-    connects and chats: B must be served while A's connection is stuck."""
+    """Client A sends megabytes without reading any reply, until no buffer has room and the server
+    has stopped sending to it; client B connects and chats: B must be served while A's connection
+    is stuck."""
     a = server.connect("flooding A")
-    server.flood_until_blocked(a)
+    server.flood_until_blocked(a, for_good=True)
     b = server.connect("B")
     server.chat(b, b"B does not wait for A")
 

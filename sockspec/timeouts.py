@@ -36,7 +36,7 @@ class Timeouts:
     stop: float = 2.0
     build: float = 120.0
     silence: float = 1.0
-    cpu_window: float = 1.0
+    cpu_window: float = 0.5
     idle: float = 3.0
 
     def scaled(self, factor: float) -> Timeouts:

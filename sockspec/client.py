@@ -112,10 +112,11 @@ class Client:
             self.transcript.add(self.name, f"connect failed: {error.strerror or error}")
             host, port = self.address
             if isinstance(error, ConnectionRefusedError):
+                # What happened, not why: the test's usual cause says why a server ends or stops listening.
                 raise SpecFailure(
                     f"to connect to {host}:{port}",
-                    "the connection was refused: nothing listens on that port any more",
-                    "the server exited or closed its listening socket (see its state and output below)",
+                    "the connection was refused: nothing listens on that port any more (the server exited "
+                    "or closed its listening socket: see its state and output below)",
                 ) from None
             raise SpecFailure(
                 f"to connect to {host}:{port} within {self.connect_seconds:g} s",

@@ -24,6 +24,7 @@ FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not k
 FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
 FLOOD_DATA = random.Random(FLOOD_PERIOD).randbytes(FLOOD_PERIOD) * 2
 FLOOD_STILL = 0.5  # seconds the kernel takes nothing more before a flood counts as stuck
+OUTPUT_STILL = 0.3  # seconds without output after which a server is no longer busy writing it
 
 NOT_CONCURRENT_HINT = (
     "the server stops answering while other clients are connected: it must hand each accepted "
@@ -48,7 +49,6 @@ SPIN_HINT = (
     "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
     "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
 )
-OUTPUT_STILL = 0.3  # seconds without output after which a server is no longer busy writing it
 POLL_HINT = (
     "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
     "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
@@ -236,7 +236,7 @@ class ServerHandle:
             # buffers: it waits for good once it is quiet at two looks in a row with not a byte
             # moved in between, neither read by it nor sent to us.
             seen = last_quiet[0]
-            last_quiet[0] = (queue, proc.unread_bytes(sock)) if self.process.tree.quiet() else None
+            last_quiet[0] = (queue, proc.unread_bytes(sock.fileno())) if self.process.tree.quiet() else None
             return seen is not None and seen == last_quiet[0]
 
         deadline = Deadline(self.patience.full.settle)  # filling the buffers takes time even when all is well

@@ -15,11 +15,9 @@ read, so a test that failed does not leave a stale line for the next one.
 
 from __future__ import annotations
 
-import array
-import fcntl
 import os
-import termios
 
+from sockspec import proc
 from sockspec.timeouts import wait_for
 
 
@@ -50,9 +48,7 @@ class Operator:
         self.lines_written += 1
 
     def pending_bytes(self) -> int:
-        count = array.array("i", [0])
-        fcntl.ioctl(self._our_read_end, termios.FIONREAD, count)
-        return count[0]
+        return proc.unread_bytes(self._our_read_end)
 
     def wait_taken(self, seconds: float) -> bool:
         """Wait until the server has read everything typed so far."""

@@ -260,10 +260,10 @@ def listeners_on(port: int) -> dict[int, tuple[str, int]]:
     return {s.inode: s.local for s in tcp_sockets(port) if s.state == TCP_LISTEN and s.local[1] == port}
 
 
-def unread_bytes(sock: socket.socket) -> int:
-    """Bytes that arrived on our socket and that we have not read yet."""
+def unread_bytes(fd: int) -> int:
+    """Bytes waiting to be read on `fd`, a socket or a pipe of ours (FIONREAD)."""
     count = array.array("i", [0])
-    fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    fcntl.ioctl(fd, termios.FIONREAD, count)
     return count[0]
 
 

@@ -46,16 +46,48 @@ def cache_dir() -> Path:
     return Path(base) / "sockspec" / "build"
 
 
+def command(suffix: str, source: Path, out: Path) -> list[str]:
+    """The compiler command that builds `source` (a .c, .cpp or .cc file) into `out`."""
+    return [COMPILERS[suffix], *FLAGS, "-o", str(out), str(source), *LIBS]
+
+
+def _entry(suffix: str, data: bytes) -> Path:
+    """The cache folder of a source with these bytes: keyed by the compiler command and the bytes."""
+    key = hashlib.sha256(" ".join([COMPILERS[suffix], *FLAGS, *LIBS]).encode() + b"\0" + data).hexdigest()
+    return cache_dir() / key[:32]
+
+
+def cached(suffix: str, data: bytes, stem: str = "binary") -> Built | None:
+    """The binary built before from a source with these bytes, if there is one."""
+    folder = _entry(suffix, data)
+    binary = folder / stem
+    if not binary.exists():
+        return None
+    log = folder / "compiler-output.txt"
+    return Built(binary, log.read_text() if log.exists() else "")
+
+
+def store(suffix: str, data: bytes, binary: Path, output: str, stem: str = "binary") -> Built:
+    """Keep `binary`, built from a source with these bytes, and what the compiler said; renamed into
+    place, so a reader never sees half a file."""
+    folder = _entry(suffix, data)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "compiler-output.txt").write_text(output)
+    data_of_binary = binary.read_bytes()
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as copy:
+        copy.write(data_of_binary)
+    os.chmod(copy.name, 0o755)
+    os.replace(copy.name, folder / stem)
+    return Built(folder / stem, output)
+
+
 def build(source: Path, timeout: float) -> Built:
     """Compile `source` (C or C++) and return the cached binary."""
-    compiler = COMPILERS[source.suffix]
     data = source.read_bytes()
-    key = hashlib.sha256(" ".join([compiler, *FLAGS, *LIBS]).encode() + b"\0" + data).hexdigest()
-    folder = cache_dir() / key[:32]
-    binary = folder / source.stem
-    log = folder / "compiler-output.txt"
-    if binary.exists():
-        return Built(binary, log.read_text() if log.exists() else "")
+    found = cached(source.suffix, data, source.stem)
+    if found is not None:
+        return found
+    folder = _entry(source.suffix, data)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         # Compile a copy, so the compiler sees exactly the bytes we hashed.
@@ -64,19 +96,14 @@ def build(source: Path, timeout: float) -> Built:
         out = Path(scratch) / "a.out"
         try:
             done = subprocess.run(
-                [compiler, *FLAGS, "-o", str(out), str(copy), *LIBS],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
+                command(source.suffix, copy, out), capture_output=True, text=True, timeout=timeout,
                 stdin=subprocess.DEVNULL,
-            )
+            )  # fmt: skip
         except subprocess.TimeoutExpired:
             raise BuildError(source, f"error: the compiler did not finish within {timeout:g} s") from None
         except FileNotFoundError:
-            raise BuildError(source, f"error: {compiler} is not installed") from None
+            raise BuildError(source, f"error: {COMPILERS[source.suffix]} is not installed") from None
         output = (done.stdout + done.stderr).replace(str(copy), str(source))
         if done.returncode != 0:
             raise BuildError(source, output)
-        log.write_text(output)
-        os.replace(out, binary)
-    return Built(binary, output)
+        return store(source.suffix, data, out, output, source.stem)

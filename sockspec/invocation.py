@@ -49,7 +49,10 @@ def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Non
     """
     known = parser.parse_known_args(args)
     wanted = halves(bool(known.impl), bool(getattr(known, "client", None)))
-    paths = known.file_or_dir
+    for index, argument in enumerate(args):
+        if argument in known.file_or_dir and (found := spec_path(argument, config)):
+            args[index] = found
+    paths = [spec_path(path, config) or path for path in known.file_or_dir]
     if not wanted or known.rootdir or known.inifilename or not all(_in_project(path, config) for path in paths):
         return
     if not SPEC.is_dir():
@@ -74,6 +77,16 @@ def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Non
         # are relative to the rootdir, and pytest has no public way to set it once it decided.
         # Without the attribute (a future pytest) the run still collects the right tests.
         config._rootpath = PROJECT
+
+
+def spec_path(argument: str, config: pytest.Config) -> str:
+    """`spec/server/test_x.py::test_y` (a REPRODUCE line's) as an absolute path into the installed spec,
+    when the folder pytest started in has no such file of its own; '' otherwise."""
+    file, sep, rest = argument.partition("::")
+    if not file.startswith("spec/") or (config.invocation_params.dir / file).exists():
+        return ""
+    found = PROJECT / file
+    return f"{found}{sep}{rest}" if found.exists() else ""
 
 
 def _in_project(argument: str, config: pytest.Config) -> bool:

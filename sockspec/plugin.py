@@ -8,7 +8,9 @@ and renders failures in the layout of `sockspec.report`.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +43,13 @@ ADDRESS_HELP = (
     "connects there and runs one server at a time"
 )
 RESULTS_HELP = "write one JSON line per test to this file as the run goes (for graders)"
+IMPL_NAME_HELP = (
+    "what reports and REPRODUCE lines call the server (default: --impl as given; the grader gives the student's file)"
+)
+CONFINE_HELP = (
+    "run every program under test under the command prefix in this JSON file (a list of strings): "
+    "the sandbox of sockspec grade"
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class Settings:
     fixed_port: int | None  # the server's own port, when it cannot be told one
     impl_given: bool
     extra_options: str  # the options besides --impl that a reproduce command needs
+    wrapper: tuple[str, ...] = ()  # what every program under test runs under (--sockspec-confine)
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -73,6 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--address", metavar="HOST:PORT", help=ADDRESS_HELP)
     group.addoption("--server-log", metavar="FILE", help=SERVER_LOG_HELP)
     group.addoption("--sockspec-results", metavar="FILE", help=RESULTS_HELP)
+    group.addoption("--impl-name", metavar="NAME", help=IMPL_NAME_HELP)
+    group.addoption("--sockspec-confine", metavar="FILE", help=CONFINE_HELP)
     parser.addini("sockspec_timeouts", TIMEOUT_HELP, type="args", default=[])
 
 
@@ -109,8 +121,10 @@ def _settings(config: pytest.Config) -> Settings:
         waits = timeouts.Timeouts().with_overrides(overrides).scaled(scale)
         cwd = config.invocation_params.dir
         impl = config.getoption("impl")
+        wrapper = confinement(config)
         if impl:
-            chosen = [targets.parse(impl, config.getoption("model"), config.getoption("reply"), cwd, waits.build)]
+            parsed = targets.parse(impl, config.getoption("model"), config.getoption("reply"), cwd, waits.build)
+            chosen = [dataclasses.replace(parsed, impl=config.getoption("impl_name") or impl, wrapper=wrapper)]
         else:
             if config.getoption("model"):
                 raise ImplError("--model needs --impl: which server should it describe?")
@@ -118,7 +132,21 @@ def _settings(config: pytest.Config) -> Settings:
         host, fixed_port = _address(config)
     except (ImplError, ValueError) as error:
         raise pytest.UsageError(f"sockspec: {error}") from None
-    return Settings(chosen, waits, host, fixed_port, bool(impl), _extra_options(config))
+    return Settings(chosen, waits, host, fixed_port, bool(impl), _extra_options(config), wrapper)
+
+
+def confinement(config: pytest.Config) -> tuple[str, ...]:
+    """The command prefix of --sockspec-confine; raise ValueError if the file is not a list of strings."""
+    path = config.getoption("sockspec_confine")
+    if not path:
+        return ()
+    try:
+        prefix = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--sockspec-confine {path}: {error}") from None
+    if not isinstance(prefix, list) or not all(isinstance(part, str) for part in prefix):
+        raise ValueError(f"--sockspec-confine {path}: not a JSON list of strings")
+    return tuple(prefix)
 
 
 def _extra_options(config: pytest.Config) -> str:

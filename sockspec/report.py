@@ -22,6 +22,7 @@ import textwrap
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
+from sockspec import PROJECT
 from sockspec.failure import SpecFailure
 
 SIGNAL_HINTS = {
@@ -56,10 +57,15 @@ def signal_hint(exit_description: str, hints: dict[signal.Signals, str] = SIGNAL
 
 def reproduce(options: str, item: pytest.Item) -> str:
     """The command that runs `item` again with `options`, to be pasted where pytest was started:
-    the test's file is named relative to that folder when it is inside it, else by its absolute
-    path (clearer than pytest's ../../ when the spec lives far from there)."""
+    the test's file is named relative to that folder when it is inside it, else as `spec/...`,
+    which the spec finds from any folder (`invocation.anchor`), wherever sockspec is installed."""
     cwd = item.config.invocation_params.dir
-    path = item.path.relative_to(cwd) if item.path.is_relative_to(cwd) else item.path
+    if item.path.is_relative_to(cwd):
+        path = item.path.relative_to(cwd)
+    elif item.path.is_relative_to(PROJECT):
+        path = item.path.relative_to(PROJECT)
+    else:
+        path = item.path
     _, _, names = item.nodeid.partition("::")
     quoted = f"{path}::{names}".replace("'", "'\\''")  # always quoted, as test ids mostly need to be
     return f"pytest {options} '{quoted}'"

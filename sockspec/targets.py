@@ -43,6 +43,7 @@ class Target:
     argv_template: tuple[str, ...]  # may contain {host} and {port}
     cwd: Path
     model_given: bool = False  # --model was needed on the command line to reproduce
+    wrapper: tuple[str, ...] = ()  # a command every start of it runs under: the grader's sandbox
 
     @property
     def label(self) -> str:
@@ -50,7 +51,8 @@ class Target:
         return f"{self.model}-{self.reply}"
 
     def argv(self, host: str, port: int) -> list[str]:
-        return [part.replace("{host}", host).replace("{port}", str(port)) for part in self.argv_template]
+        told = (part.replace("{host}", host).replace("{port}", str(port)) for part in self.argv_template)
+        return [*self.wrapper, *told]
 
     def command_line_options(self) -> str:
         """The pytest options that select this target, for a reproduce command."""

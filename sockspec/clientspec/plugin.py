@@ -12,6 +12,7 @@ the layout of `sockspec.report`.  Deadlines, `--sockspec-timeout` and
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import shlex
@@ -48,6 +49,8 @@ CLIENT_BINARY_HELP = (
     "tests (also claimed by BINARY_SAFE = True in a module, or binary=yes on the sockspec: line of a file's header)"
 )
 
+CLIENT_NAME_HELP = "what reports and REPRODUCE lines call the client (default: --client as given)"
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -81,6 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--client", metavar="CLIENT", help=CLIENT_HELP)
     group.addoption("--client-address", metavar="HOST:PORT", help=CLIENT_ADDRESS_HELP)
     group.addoption("--client-binary", action="store_true", default=False, help=CLIENT_BINARY_HELP)
+    group.addoption("--client-name", metavar="NAME", help=CLIENT_NAME_HELP)
 
 
 # After the server half's pytest_configure: the waits are parsed there, once for both halves.
@@ -98,10 +102,12 @@ def runs_client_half(config: pytest.Config) -> bool:
 
 def _settings(config: pytest.Config) -> ClientSettings:
     spec = config.getoption("client") or BUNDLED
-    waits = config.stash[server_plugin.SETTINGS].timeouts
+    shared = config.stash[server_plugin.SETTINGS]
+    waits = shared.timeouts
     cwd = config.invocation_params.dir
     try:
-        target = targets.parse_client(spec, cwd, waits.build)
+        parsed = targets.parse_client(spec, cwd, waits.build)
+        target = dataclasses.replace(parsed, impl=config.getoption("client_name") or spec, wrapper=shared.wrapper)
         where = _where(config)
     except (ImplError, ValueError) as error:
         message = str(error)

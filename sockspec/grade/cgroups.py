@@ -37,6 +37,7 @@ class Limits:
     max_processes: int  # tasks: processes and threads alike count in the pids controller
     memory_bytes: int
     cpus: float  # CPU time per wall-clock second, in cores
+    disk_bytes: int = 256 << 20  # the submission's working folder, and each /tmp it gets (not a cgroup's)
 
 
 def _mounts() -> list[tuple[str, str, set[str]]]:

@@ -16,6 +16,7 @@ import concurrent.futures
 import hashlib
 import os
 import queue
+import re
 import signal
 import sys
 import tempfile
@@ -60,6 +61,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-processes", type=int, default=512, help="tasks per submission, threads included (512)")
     p.add_argument("--memory", type=int, default=1024, metavar="MIB", help="memory per submission in MiB (1024)")
     p.add_argument("--cpus", type=float, default=1.0, help="CPU cores per submission (1)")
+    p.add_argument(
+        "--disk",
+        type=int,
+        default=256,
+        metavar="MIB",
+        help="a submission's working folder, and each /tmp, in MiB (256)",
+    )
+    p.add_argument(
+        "--sandbox-read", action="append", default=[], metavar="PATH", type=Path,
+        help="a folder or file every submission may read, besides the system's (repeatable), e.g. /opt/jdk",
+    )  # fmt: skip
     p.add_argument(
         "--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help="passed on to the spec"
     )
@@ -118,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         shard_index, shard_count = parse_shard(args.shard)
         weights = load_weights(args.weights, args.role)
         waits = timeouts.Timeouts().with_overrides(timeouts.parse_overrides(args.sockspec_timeout))
-        if args.sockspec_time_scale <= 0 or args.jobs < 1 or args.timeout <= 0:
-            raise ValueError("--sockspec-time-scale, --jobs and --timeout must be positive")
+        if args.sockspec_time_scale <= 0 or args.jobs < 1 or args.timeout <= 0 or args.disk < 1:
+            raise ValueError("--sockspec-time-scale, --jobs, --timeout and --disk must be positive")
+        if missing := [str(path) for path in args.sandbox_read if not path.exists()]:
+            raise ValueError(f"--sandbox-read {missing[0]}: no such file or folder")
         waits = waits.scaled(args.sockspec_time_scale)
         if not args.submissions.is_dir():
             raise ValueError(f"{args.submissions} is not a folder")
@@ -145,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             model=args.model,
             reply=args.reply,
             timeout=args.timeout,
-            limits=Limits(args.max_processes, args.memory << 20, args.cpus),
+            limits=Limits(args.max_processes, args.memory << 20, args.cpus, args.disk << 20),
             waits=waits,
             spec_options=tuple(spec_options),
             weights=weights,
@@ -153,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             fingerprint=fingerprint(args.model, args.reply, decisive, isolation.namespaces, args.role),
             role=args.role,
             binary=args.client_binary,
+            readable=tuple(str(path.resolve()) for path in args.sandbox_read),
         )
         return _grade_all(submissions, settings, isolation, args, (shard_index, shard_count), err)
     finally:
@@ -180,7 +195,7 @@ def _grade_all(
         else:
             todo.append(sub)
     scratch = Path(tempfile.mkdtemp(prefix="sockspec-grade-"))
-    scratch.chmod(0o711)  # a job running as its own uid must reach its folder inside
+    scratch.chmod(0o711)  # a job's uid reaches its own folders inside, and lists none
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(args.jobs):
         slots.put(slot)
@@ -233,6 +248,8 @@ def _grade_all(
         sandbox.remove_tree(scratch)
     progress.close()
     finished = [records[s.name] for s in submissions if s.name in records]
+    if alike := all_failed_alike(finished):
+        progress.note(f"sockspec grade: EVERY SUBMISSION FAILED THE SAME WAY: {alike}; check the grading set-up")
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
     reports.write_class_reports(args.out, finished, assignment(settings.role, settings.model, settings.reply), extra)
     print(
@@ -242,6 +259,15 @@ def _grade_all(
         file=err,
     )
     return status or (INTERNAL_ERROR if failures else 0)
+
+
+def all_failed_alike(records: list[Record]) -> str:
+    """The one reason every one of several submissions got the verdict `error` for, numbers aside
+    ('' if they did not): a broken set-up, more likely than a class that all made the same mistake."""
+    if len(records) < 2 or any(r.verdict != "error" for r in records):
+        return ""
+    reasons = {re.sub(r"\d+", "N", r.reason.replace(r.name, "NAME")) for r in records}
+    return records[0].reason if len(reasons) == 1 else ""
 
 
 def _rescore(record: Record, settings: Settings, out: Path) -> Record:

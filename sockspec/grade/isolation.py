@@ -20,6 +20,12 @@ What is available is decided once per grading run (`detect`), best first:
      Python (not one installed in root's home);
   4. `nproc`: not root, RLIMIT_NPROC counts the grading user's processes;
   5. `none`: nothing caps processes; said loudly.
+- the program's view and user (see `confine`): bubblewrap builds a view of
+  only the submission's own files, and the program runs as a uid of its own
+  (root: a host uid per job, `setpriv`; not root: a user namespace of its
+  own).  Without bubblewrap a root grader still gives each job its own uid,
+  which every file any user may read stays open to; a grader that is not
+  root then runs submissions as itself.  Said loudly, either way.
 """
 
 from __future__ import annotations
@@ -28,22 +34,36 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from sockspec.grade import confine
 from sockspec.grade.cgroups import CgroupRoot, CgroupUnavailable
 
 CAPS = {
     "cgroup": "a cgroup per submission caps its tasks (pids.max), memory and CPU",
     "pid_max": "each submission's PID namespace caps its tasks (kernel.pid_max); memory is capped per process "
     "(RLIMIT_AS) and CPU is not capped",
-    "uid": "each submission runs as a uid of its own with RLIMIT_NPROC; memory is capped per process (RLIMIT_AS) "
+    "uid": "RLIMIT_NPROC caps the processes of each submission's own uid; memory is capped per process (RLIMIT_AS) "
     "and CPU is not capped",
     "nproc": "RLIMIT_NPROC caps the processes of the grading user, shared by all submissions; memory is capped "
     "per process (RLIMIT_AS) and CPU is not capped",
     "none": "NOTHING CAPS THE NUMBER OF PROCESSES: a fork bomb can hurt this machine; memory is capped per "
     "process (RLIMIT_AS)",
 }
+# Who the submission's programs run as, by what confines them (`program_user` in `describe`).
+NO_VIEW_ROOT = (
+    "NO FILE SYSTEM VIEW ({why}): each submission runs as a uid of its own, but can read every file of this "
+    "machine that any user may read, the class folder included; install bubblewrap (Debian: bubblewrap)"
+)
+NO_VIEW_USER = (
+    "NOTHING CONFINES THE SUBMISSIONS ({why}): they run as you, and can read and change everything you can, "
+    "the grades and the other submissions included; install bubblewrap, or grade as root"
+)
+USER_NAMESPACE_NOTE = (
+    "not root: each submission runs in a user namespace of its own with your uid on the host, so it can "
+    "signal the spec's harness of its own job (never another job's), and your supplementary groups still "
+    "count for its file access"
+)
 
 
 @dataclass
@@ -53,7 +73,15 @@ class Isolation:
     unshare: list[str] | None  # the unshare prefix, or None without namespaces
     cgroups: CgroupRoot | None
     process_cap: str  # a key of CAPS
+    bwrap: str | None = None  # bubblewrap, where it builds the programs' view; None: no view
     notes: list[str] = field(default_factory=list)  # fallbacks in effect, one line each, said once
+
+    @property
+    def program_user(self) -> str:
+        """Who a submission's programs run as."""
+        if os.geteuid() == 0:
+            return "a uid of its own"
+        return "a user namespace of its own" if self.bwrap else "the grader's own user"
 
     @property
     def namespaces(self) -> bool:
@@ -64,6 +92,8 @@ class Isolation:
             "namespaces": self.namespaces,
             "cgroups": self.cgroups.describe() if self.cgroups else None,
             "process_cap": self.process_cap,
+            "view": "bubblewrap" if self.bwrap else None,
+            "program_user": self.program_user,
             "notes": self.notes,
         }
 
@@ -75,9 +105,10 @@ class Isolation:
 def detect(use_namespaces: bool = True, use_cgroups: bool = True, use_pid_max: bool = True) -> Isolation:
     root = os.geteuid() == 0
     notes = []
-    unshare, pid_max = None, False
+    unshare, pid_max, view_problem = None, False, ""
+    bwrap = confine.bubblewrap()
     if use_namespaces:
-        unshare, pid_max, why = _try_namespaces(root)
+        unshare, pid_max, view_problem, why = _try_namespaces(root, bwrap)
         if unshare is None:
             notes.append(
                 f"network namespaces are not available ({why}): each submission is told its port "
@@ -85,6 +116,15 @@ def detect(use_namespaces: bool = True, use_cgroups: bool = True, use_pid_max: b
             )
     else:
         notes.append("namespaces turned off: each submission is told its port (PORT and last argument)")
+    if bwrap is None:
+        view_problem = "bwrap is not installed"
+    elif unshare is None:
+        view_problem = confine.trial_problem(bwrap, host_uid=root)
+    if view_problem:
+        bwrap = None
+        notes.append((NO_VIEW_ROOT if root else NO_VIEW_USER).format(why=view_problem))
+    elif not root:
+        notes.append(USER_NAMESPACE_NOTE)
     cgroups, why_not = None, "cgroups turned off"
     if use_cgroups:
         try:
@@ -95,49 +135,44 @@ def detect(use_namespaces: bool = True, use_cgroups: bool = True, use_pid_max: b
         cap = "cgroup"
     elif pid_max and use_pid_max:
         cap = "pid_max"
-    elif root and _usable_by_others(Path(sys.executable).resolve()):
+    elif root:
         cap = "uid"
     else:
-        cap = "none" if root else "nproc"
+        cap = "nproc"
     if cap != "cgroup":
         notes.append(f"{why_not}: {CAPS[cap]}")
-    return Isolation(unshare, cgroups, cap, notes)
-
-
-def _usable_by_others(path: Path) -> bool:
-    """Can a uid of no group run `path`?  (Not if it lives under a home only its owner may enter.)"""
-    if not path.stat().st_mode & 0o001:
-        return False
-    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+    return Isolation(unshare, cgroups, cap, bwrap, notes)
 
 
 # Run inside the namespace made for the check: 192.0.2.1 is a documentation address.
 NAMESPACE_CHECK = """
+import sys
+from sockspec.grade.confine import trial_problem
 from sockspec.grade.sandbox_init import network_up, set_pid_max
 network_up(['192.0.2.1'])
 print('pid_max' if set_pid_max(1000) else 'no pid_max')
+print(trial_problem(sys.argv[1], sys.argv[2] == 'root') if sys.argv[1] else 'bwrap is not installed')
 """
 
 
-def _try_namespaces(root: bool) -> tuple[list[str] | None, bool, str]:
+def _try_namespaces(root: bool, bwrap: str | None) -> tuple[list[str] | None, bool, str, str]:
     """The unshare prefix that works here (tried for real, network set-up included), whether the
-    PID namespace has a pid_max of its own, or None and why not."""
-    prefix = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    PID namespace has a pid_max of its own, why bubblewrap cannot build a view inside it ('' if it
+    can), or None and why not."""
+    prefix = ["unshare", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
     if not root:
         prefix[1:1] = ["--user", "--map-root-user"]
     try:
         done = subprocess.run(
-            [*prefix, sys.executable, "-c", NAMESPACE_CHECK],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-        )
+            [*prefix, sys.executable, "-I", "-c", NAMESPACE_CHECK, bwrap or "", "root" if root else "user"],
+            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, cwd="/",
+        )  # fmt: skip
     except FileNotFoundError:
-        return None, False, "unshare is not installed"
+        return None, False, "", "unshare is not installed"
     except subprocess.TimeoutExpired:
-        return None, False, "unshare did not answer within 30 s"
+        return None, False, "", "unshare did not answer within 30 s"
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
-        return None, False, lines[-1] if lines else f"unshare exited with status {done.returncode}"
-    return prefix, done.stdout.strip() == "pid_max", ""
+        return None, False, "", lines[-1] if lines else f"unshare exited with status {done.returncode}"
+    pid_max, view_problem = (done.stdout.splitlines() + ["", ""])[:2]
+    return prefix, pid_max == "pid_max", view_problem, ""

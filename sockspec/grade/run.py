@@ -15,7 +15,6 @@ spec runs and how the program is told where to go.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -29,8 +28,9 @@ from sockspec.grade.discover import Submission
 from sockspec.grade.isolation import Isolation
 from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
 from sockspec.grade.reports import folder_name
-from sockspec.grade.sandbox import Active, Cancelled, Sandbox
+from sockspec.grade.sandbox import Active, Cancelled, GraderFault, Sandbox
 from sockspec.grade.scoring import ScoredTest, client_selection, read_results, score
+from sockspec.process_tree import describe_exit
 from sockspec.timeouts import Timeouts
 
 PROBE_PORT = 40000  # the port a program is told when probed; any port works in a fresh namespace
@@ -54,6 +54,7 @@ class Settings:
     fingerprint: str
     role: str = "server"  # server (spec/server) or client (spec/client)
     binary: bool = False  # a client: its binary-safe tests are graded too
+    readable: tuple[str, ...] = ()  # host paths every submission may read (--sandbox-read)
 
     @property
     def label(self) -> str:
@@ -120,62 +121,131 @@ def _grade_into(
     if sub.problem or sub.program is None:
         _error(record, settings, sub.problem or "nothing to run")
         return
-    copy = work / "submission"
-    if sub.path.is_dir():
-        shutil.copytree(sub.path, copy, symlinks=True)
-    else:
-        copy.mkdir()
-        shutil.copy2(sub.path, copy / sub.path.name)
-    program = copy / sub.program.relative_to(sub.path.parent if sub.path.is_file() else sub.path)
-    if sub.kind == "run":
-        program.chmod(program.stat().st_mode | 0o755)  # unzipping often loses the x bit
-    program_argv = _program_argv(sub, program, work, settings, record, files)
-    if program_argv is None:
-        return
     hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
     role = address.ROLES[settings.role]
     if role is address.CLIENT and not isolation.namespaces and (unsafe := _reaches_out(hints)):
         _error(record, settings, unsafe)
         return
     job = f"job-{slot}-{folder_name(sub.name)}"
-    with Sandbox(isolation, slot, work, settings.limits, job, active) as sandbox:
+    with Sandbox(isolation, slot, work, settings.limits, job, active, settings.readable) as sandbox:
+        _stage(sub, sandbox.staged)
+        program = _program(sub, sandbox.box, settings, sandbox, record, files)
+        if program is None:
+            return
         deadline = time.monotonic() + settings.timeout
         placement = address.Placement(fixed_option=role.fixed_option)
         if isolation.namespaces:
             env = dict(_environment(), PORT=str(PROBE_PORT), HOST=PROBE_HOST, PYTHONUNBUFFERED="1")
-            argv = [part.replace("{host}", PROBE_HOST).replace("{port}", str(PROBE_PORT)) for part in program_argv]
+            argv = [part.replace("{host}", PROBE_HOST).replace("{port}", str(PROBE_PORT)) for part in program.argv]
             wait = min(settings.waits.start, settings.timeout)
-            seen = sandbox.probe(argv, copy, env, wait, role.name)
+            seen = sandbox.probe(argv, env, wait, role.name)
             placement = address.place(seen, PROBE_PORT, hints, wait, role)
             if placement.problem:
                 _error(record, settings, placement.problem + _cap_notes(sandbox.events(), settings.limits))
                 return
             record.note = placement.note
         outcome = sandbox.run(
-            _spec_argv(sub, program, work, settings, placement),
-            copy,
-            _spec_env(work, sandbox.uid is not None),
+            _spec_argv(program, work, settings, placement),
+            _spec_env(work),
             placement.loopback,
             work / "spec-output.txt",
             max(1.0, deadline - time.monotonic()),
         )
         events = sandbox.events()
+        starved = sandbox.starved()
     found = read_results(work / "results.jsonl")
     files["results.jsonl"] = _capped(work / "results.jsonl", 16 * OUTPUT_CAP)
     startup = found["startup_error"]
     if startup is not None:
-        _error(record, settings, f"does not start: {startup['reason']}")
+        _error(record, settings, f"does not start: {startup['reason']}" + _cap_notes(events, settings.limits))
         return
+    if not found["started"] and not outcome.timed_out and not starved:
+        raise GraderFault(f"the spec run did not start (exit status {outcome.status}): "
+                          f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
     record.tests = settings.tests(found["tests"])
     ended_early = ""
     if not outcome.timed_out and not found["ended"]:
-        ended_early = f"the spec run ended before its last test (exit status {outcome.status})"
-        if outcome.status == 4 or not found["tests"]:
-            last = _last_line(work / "spec-output.txt")
-            _error(record, settings, f"the spec could not run it: {last}")
-            return
+        ended_early = f"the spec run ended before its last test: {describe_exit(_as_returncode(outcome.status), 'it')}"
+    elif found["ended"] and found["exitstatus"] not in (0, 1) and not starved:
+        raise GraderFault(f"the spec run ended with status {found['exitstatus']}: "
+                          f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
     record.verdict, record.reason = judge(record.tests, outcome.timed_out, settings.timeout, ended_early)
     record.reason += _cap_notes(events, settings.limits)
+
+
+@dataclass(frozen=True)
+class Program:
+    """How the submission's program starts, inside its sandbox, and what a student calls it."""
+
+    argv: list[str]  # ends with {port}, or {host} {port}
+    impl: str  # the spec's --impl (or --client) for it
+    name: str  # what its reports call it: the student's own file, as they handed it in
+
+
+def _stage(sub: Submission, staged: Path) -> None:
+    """The grader's copy of the submission, from which each of its sandbox's launches starts afresh."""
+    shutil.rmtree(staged, ignore_errors=True)
+    if sub.path.is_dir():
+        shutil.copytree(sub.path, staged, symlinks=True)
+    else:
+        staged.mkdir()
+        shutil.copy2(sub.path, staged / sub.path.name)
+    if sub.kind == "run":
+        run = staged / "run"
+        run.chmod(run.stat().st_mode | 0o755)  # unzipping often loses the x bit
+
+
+def _program(
+    sub: Submission, box: Path, settings: Settings, sandbox: Sandbox, record: Record, files: dict[str, bytes]
+) -> Program | None:
+    """How to start the program, building it first (in its sandbox); None after a build failure verdict."""
+    assert sub.program is not None
+    relative = sub.program.relative_to(sub.path.parent if sub.path.is_file() else sub.path)
+    told = settings.arguments
+    if sub.kind == "run":
+        return Program([str(box / relative), *told], f"cmd:exec {box / relative} {' '.join(told)}",
+                       f"cmd:./run {' '.join(told)}")  # fmt: skip
+    if sub.kind == "python":
+        return Program([sys.executable, str(box / relative), *told], str(box / relative), str(relative))
+    binary = _build(sub, box / relative, settings, sandbox, record, files)
+    if binary is None:
+        return None
+    return Program([str(binary), *told], f"cmd:exec {binary} {' '.join(told)}", str(relative))
+
+
+def _build(
+    sub: Submission, source: Path, settings: Settings, sandbox: Sandbox, record: Record, files: dict[str, bytes]
+) -> Path | None:
+    """Compile the submission's C or C++ source inside its sandbox (cached by content); its binary,
+    or None after a build failure verdict."""
+    assert sub.program is not None
+    data = sub.program.read_bytes()
+    binary = sandbox.bin / source.stem
+    cached = build.cached(source.suffix, data, source.stem)
+    if cached is not None:
+        shutil.copyfile(cached.binary, binary)
+        binary.chmod(0o755)
+        output = cached.compiler_output
+    else:
+        made = source.with_name(f".sockspec-build-{source.stem}")
+        argv = build.command(source.suffix, source, made)
+        built = sandbox.build(argv, _environment(), str(made), binary.name, settings.waits.build)
+        output = built.output.replace(f"{sandbox.box}/", "")
+        if built.timed_out:
+            output += f"\nerror: the compiler did not finish within {settings.waits.build:g} s\n"
+        if not built.ok:
+            files["build.txt"] = output.encode()
+            record.build_output = output[:BUILD_OUTPUT_LIMIT]
+            _error(record, settings, f"does not compile: {build.BuildError(source, output).first_error}")
+            return None
+        build.store(source.suffix, data, binary, output, source.stem)
+    files["build.txt"] = (output or "compiled without messages\n").encode()
+    return binary
+
+
+def _as_returncode(status: int | None) -> int:
+    """A status as sandbox_init reports it (128 + N for death by signal N) as Popen.returncode says it."""
+    return -(status - 128) if status is not None and status > 128 else status or 0
 
 
 def _reaches_out(hints: address.Hints) -> str:
@@ -190,66 +260,36 @@ def _reaches_out(hints: address.Hints) -> str:
     )
 
 
-def _program_argv(
-    sub: Submission, program: Path, work: Path, settings: Settings, record: Record, files: dict[str, bytes]
-) -> list[str] | None:
-    """How to start the program (ending with {port}, or {host} {port}), building it first; None after
-    a build failure verdict."""
-    if sub.kind == "python":
-        return [sys.executable, str(program), *settings.arguments]
-    if sub.kind == "run":
-        return [str(program), *settings.arguments]
-    assert sub.program is not None
-    try:
-        built = build.build(sub.program, settings.waits.build)
-    except build.BuildError as error:
-        output = error.output.replace(f"{sub.path.parent}/", "")
-        files["build.txt"] = output.encode()
-        record.build_output = output[:BUILD_OUTPUT_LIMIT]
-        _error(record, settings, f"does not compile: {error.first_error.replace(f'{sub.path.parent}/', '')}")
-        return None
-    files["build.txt"] = (
-        built.compiler_output.replace(f"{sub.path.parent}/", "") or "compiled without messages\n"
-    ).encode()
-    binary = work / "bin" / program.stem
-    binary.parent.mkdir()
-    shutil.copy2(built.binary, binary)  # readable by the job's own uid, where there is one
-    return [str(binary), *settings.arguments]
-
-
-def _spec_argv(
-    sub: Submission, program: Path, work: Path, settings: Settings, placement: address.Placement
-) -> list[str]:
-    told = " ".join(settings.arguments)
-    impl = f"cmd:exec {shlex.quote(str(program))} {told}" if sub.kind == "run" else str(program)
+def _spec_argv(program: Program, work: Path, settings: Settings, placement: address.Placement) -> list[str]:
+    """The spec run: privileged, isolated from any folder and environment (-I), writing no bytecode
+    (-B); the programs it starts are confined by the job's confine.json."""
     if settings.role == "server":
-        chosen = ["--impl", impl, "--model", settings.model, "--reply", settings.reply,
-                  "--server-log", str(work / "server.txt")]  # fmt: skip
+        chosen = ["--impl", program.impl, "--impl-name", program.name, "--model", settings.model,
+                  "--reply", settings.reply, "--server-log", str(work / "server.txt")]  # fmt: skip
     else:
-        chosen = ["--client", impl, *client_selection(settings.binary)]
+        chosen = ["--client", program.impl, "--client-name", program.name, *client_selection(settings.binary)]
     return [
-        sys.executable, "-m", "pytest", str(settings.project / "spec" / settings.role), "-q", "-p", "no:cacheprovider",
-        *chosen, "--sockspec-results", str(work / "results.jsonl"), *placement.address_option, *settings.spec_options,
+        sys.executable, "-I", "-B", "-m", "pytest", str(settings.project / "spec" / settings.role), "-q",
+        "-p", "no:cacheprovider", *chosen, "--sockspec-results", str(work / "results.jsonl"),
+        "--sockspec-confine", str(work / "confine.json"), *placement.address_option, *settings.spec_options,
     ]  # fmt: skip
 
 
 # What a submission and the spec inside its sandbox see of the grader's environment.  Nothing
 # else: a CI token must not end up in a student's server output, and PYTEST_ADDOPTS=-n auto
 # must not reach the spec run.
-PASSED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH", "PYTHONHOME",
-                      "VIRTUAL_ENV", "XDG_CACHE_HOME")  # fmt: skip
+PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 
 def _environment() -> dict[str, str]:
     return {k: os.environ[k] for k in PASSED_ENVIRONMENT if k in os.environ}
 
 
-def _spec_env(work: Path, own_uid: bool) -> dict[str, str]:
-    env = dict(_environment(), PYTHONDONTWRITEBYTECODE="1", HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))
-    if own_uid:
-        # The job's uid cannot read root's build cache: the spec builds its own copy in scratch.
-        env.update(HOME=str(work), XDG_CACHE_HOME=str(work / "cache"))
-    return env
+def _spec_env(work: Path) -> dict[str, str]:
+    """The harness's: its temporary files and hypothesis's in the job's folder, out of the programs' view."""
+    (work / "tmp").mkdir(exist_ok=True)
+    return dict(_environment(), HOME=str(work), TMPDIR=str(work / "tmp"),
+                HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))  # fmt: skip
 
 
 def _error(record: Record, settings: Settings, reason: str) -> None:

@@ -1,8 +1,9 @@
-"""The first process inside a submission's sandbox: confine itself, set up the network, then run.
+"""The first process inside a submission's sandbox: confine the job, set up the network, then run.
 
-`sandbox.py` starts this module (`python -m sockspec.grade.sandbox_init
-CONFIG.json`), usually as PID 1 of fresh PID, mount and network namespaces.
-In order, it:
+`sandbox.py` starts this module (`python -I -m sockspec.grade.sandbox_init
+CONFIG.json`), usually as PID 1 of fresh PID, mount, IPC and network
+namespaces.  It stays privileged there; only the submission's own programs
+are dropped, by `confine`.  In order, it:
 
 1. joins the job's cgroups, before anything can fork, so every later
    process is counted and capped;
@@ -11,15 +12,22 @@ In order, it:
    can connect, so this must come first); to probe a client, it leaves no
    address local instead and routes everything into `lo`, so a connect()
    to any IPv4 address stays pending where it can be seen;
-3. sets resource limits and, where no cgroup caps processes, drops to a
-   uid of its own (RLIMIT_NPROC does nothing for root);
-4. either *probes* the program (starts it, watches which address it
-   listens on, or a client connects to, kills it and writes what it saw as
-   JSON) or *runs* a command
-   (the spec) as its child, reaping orphans like an init until it ends.
+3. sets resource limits (RLIMIT_NPROC counts the processes of the job's
+   own uid; root, which runs the harness, is not held to it);
+4. makes the submission's working folder: a fresh copy of it on a
+   size-capped tmpfs of the job's own, owned by the job's uid;
+5. *builds* it (the compiler, confined), *probes* it (starts the program,
+   confined, watches which address it listens on or a client connects to,
+   kills it and writes what it saw as JSON), or *runs* a command (the spec)
+   as its child, reaping orphans like an init until it ends.
 
 As PID 1 its exit takes every process of the namespace with it, whatever
 they did (setsid(), double fork): the kernel kills them all.
+
+A failure of this module itself is the grader's, not the submission's: its
+traceback goes to the config's `fault` file, which `sandbox.py` turns into
+an internal error of the grader, unless the job ran out of processes or
+memory while the submission ran, which is the submission's doing.
 """
 
 from __future__ import annotations
@@ -30,17 +38,19 @@ import fcntl
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from sockspec import proc
 from sockspec.output import OutputTail
-from sockspec.server import describe_exit
+from sockspec.process_tree import describe_exit
 from sockspec.timeouts import wait_for
 
 SIOCGIFFLAGS = 0x8913
@@ -52,6 +62,8 @@ IFF_UP = 0x1
 RTF_UP = 0x1
 TCP_SYN_SENT = 0x02
 PID_MAX_MIN = 301  # the kernel refuses less
+BUILD_OUTPUT_CAP = 1 << 20  # bytes kept of what the compiler says
+FAULT_STATUS = 70  # EX_SOFTWARE: this module failed, see the fault file
 
 
 def join_cgroups(procs_files: list[str]) -> None:
@@ -129,10 +141,26 @@ def set_limits(limits: dict[str, int]) -> None:
         resource.setrlimit(getattr(resource, f"RLIMIT_{name}"), (value, value))
 
 
-def drop_to(uid: int) -> None:
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
+def prepare_box(staged: str, box: str, size: int | None, uid: int | None) -> None:
+    """The submission's working folder `box` (which exists, its uid's alone): a fresh copy of
+    `staged`, on a tmpfs of `size` bytes of our own mount namespace (None: no namespace of ours,
+    the folder itself), owned by `uid` (None: by us, which its user namespace maps it to)."""
+    if size is not None:
+        options = f"size={size},mode=0700" + (f",uid={uid},gid={uid}" if uid is not None else "")
+        mount = ["mount", "-t", "tmpfs", "-o", options, "sockspec-box", box]
+        done = subprocess.run(mount, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot mount the working folder's tmpfs: {done.stderr.strip() or done.returncode}")
+    else:
+        for entry in Path(box).iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    shutil.copytree(staged, box, symlinks=True, dirs_exist_ok=True)
+    if uid is not None:
+        for path in Path(box).rglob("*"):
+            os.chown(path, uid, uid, follow_symlinks=False)
 
 
 def kill_namespace() -> None:
@@ -201,6 +229,32 @@ def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float, role: 
     }
 
 
+def build(
+    argv: list[str], cwd: str, env: dict[str, str], seconds: float, output_path: str, collect: list[str]
+) -> dict[str, Any]:
+    """Run the compiler (`argv`, confined), its messages to `output_path`: did it succeed in time?
+    The binary it made, `collect[0]` in the box (which goes with our namespace), is copied to
+    `collect[1]`, if it is a regular file."""
+    with open(output_path, "wb") as out:
+        popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        try:
+            status: int | None = popen.wait(seconds)
+        except subprocess.TimeoutExpired:
+            status = None
+    if os.getpid() == 1:
+        kill_namespace()  # what the compiler's run left behind, a daemon of a Makefile's, say
+    elif status is None:
+        popen.kill()
+        popen.wait()
+    if os.path.getsize(output_path) > BUILD_OUTPUT_CAP:
+        os.truncate(output_path, BUILD_OUTPUT_CAP)
+    made, target = Path(collect[0]), Path(collect[1])
+    if status == 0 and made.is_file() and not made.is_symlink():
+        shutil.copyfile(made, target)
+        target.chmod(0o755)
+    return {"status": status, "timed_out": status is None}
+
+
 def run_as_init(argv: list[str], cwd: str, env: dict[str, str], stdout_path: str) -> int:
     """Run `argv` as our child and reap every orphan until it ends; return its status as a shell would."""
     with open(stdout_path, "wb") as out, open(os.devnull, "rb") as devnull:
@@ -211,33 +265,64 @@ def run_as_init(argv: list[str], cwd: str, env: dict[str, str], stdout_path: str
             return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def main(argv: list[str]) -> int:
-    config = json.loads(Path(argv[0]).read_text())
+def exec_command(argv: list[str], cwd: str, env: dict[str, str], stdout_path: str) -> None:
+    """Without a PID namespace there is no init to be: become the command itself."""
+    out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.chdir(cwd)
+    os.execve(argv[0], argv, env)
+
+
+def _confined(config: dict[str, Any]) -> list[str]:
+    """The prefix that runs the submission's programs (see `confine`)."""
+    return json.loads(Path(config["confine"]).read_text()) if config.get("confine") else []
+
+
+def set_up(config: dict[str, Any]) -> None:
+    """Steps 1 to 4 of the module docstring."""
     join_cgroups(config.get("cgroups", []))
     if config.get("network") is not None:
         network_up(config["network"])
     elif config.get("mode") == "probe" and config.get("role") == "client":
         network_pending()
     if config.get("pid_max") and not set_pid_max(config["pid_max"]):
-        raise SystemExit("sandbox_init: cannot set the PID namespace's pid_max")
+        raise RuntimeError("cannot set the PID namespace's pid_max")
     set_limits(config.get("rlimits", {}))
-    if config.get("uid") is not None:
-        drop_to(config["uid"])
-    if config["mode"] == "probe":
-        result = probe(config["argv"], config["cwd"], config["env"], config["seconds"], config.get("role", "server"))
-        Path(config["result"]).write_text(json.dumps(result))
-        return 0
-    if os.getpid() == 1:
-        return run_as_init(config["argv"], config["cwd"], config["env"], config["stdout"])
-    # Without a PID namespace there is no init to be: become the command itself.
-    out = os.open(config["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.chdir(config["cwd"])
-    os.execve(config["argv"][0], config["argv"], config["env"])
-    return 127  # not reached
+    if config.get("box"):
+        box = config["box"]
+        prepare_box(box["staged"], box["path"], box["bytes"], box["uid"])
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(Path(argv[0]).read_text())
+    fault = Path(config["fault"]) if config.get("fault") else None
+    phase = "setting up the sandbox"
+    try:
+        set_up(config)
+        phase = f"running the submission ({config['mode']})"
+        mode, command = config["mode"], config["argv"]
+        if mode == "probe":
+            result = probe([*_confined(config), *command], config["cwd"], config["env"], config["seconds"],
+                           config.get("role", "server"))  # fmt: skip
+            Path(config["result"]).write_text(json.dumps(result))
+            return 0
+        if mode == "build":
+            result = build([*_confined(config), *command], config["cwd"], config["env"], config["seconds"],
+                           config["stdout"], config["collect"])  # fmt: skip
+            Path(config["result"]).write_text(json.dumps(result))
+            return 0
+        if os.getpid() == 1:
+            return run_as_init(command, config["cwd"], config["env"], config["stdout"])
+        exec_command(command, config["cwd"], config["env"], config["stdout"])
+        return 127  # not reached
+    except BaseException as error:
+        if fault is None or isinstance(error, SystemExit):
+            raise
+        fault.write_text(json.dumps({"phase": phase, "traceback": traceback.format_exc()}))
+        return FAULT_STATUS
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ def applicable_tests(
         chosen = ["--impl", f"reference.{model}", "--reply", str(reply)]
     else:
         chosen = ["--client", "reference.client", *client_selection(binary)]
-    command = [sys.executable, "-m", "pytest", str(project / "spec" / role), "--collect-only", "-q",
+    command = [sys.executable, "-I", "-B", "-m", "pytest", str(project / "spec" / role), "--collect-only", "-q",
                "-p", "no:cacheprovider", *chosen]  # fmt: skip
     done = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     tests = [line.strip() for line in done.stdout.splitlines() if "::" in line and not line.startswith(" ")]
@@ -143,7 +143,7 @@ class ScoredTest:
 
 def read_results(path: Path) -> dict[str, Any]:
     """The results file as written so far: a run killed mid-line still gives every finished test."""
-    found: dict[str, Any] = {"tests": {}, "startup_error": None, "ended": False}
+    found: dict[str, Any] = {"tests": {}, "startup_error": None, "started": False, "ended": False, "exitstatus": None}
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -157,8 +157,11 @@ def read_results(path: Path) -> dict[str, Any]:
             found["tests"][event["nodeid"]] = event
         elif event.get("kind") == "startup_error":
             found["startup_error"] = event
+        elif event.get("kind") in ("run", "client"):
+            found["started"] = True
         elif event.get("kind") == "end":
             found["ended"] = True
+            found["exitstatus"] = event.get("exitstatus")
     return found
 
 

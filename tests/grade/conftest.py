@@ -41,7 +41,7 @@ SAMPLE = {
     "seed_threaded.cpp": SEED / "threaded.cpp",
     "correct_hardcoded.c": FIXTURES / "correct_hardcoded.c",
     "correct_threaded.py": FIXTURES / "correct_threaded.py",
-    "run_script": "folder with a run script starting the reference threaded server",
+    "run_script": "folder with a run script starting its copy of the reference threaded server",
     "one_at_a_time.py": FIXTURES / "one_at_a_time.py",
     "crashes.c": FIXTURES / "crashes.c",
     "prints_gigabytes.py": FIXTURES / "prints_gigabytes.py",
@@ -88,9 +88,9 @@ def make_class(folder: Path, entries: list[str], sample: dict | None = None) -> 
             shutil.copy(SEED / "iterative.cpp", folder / entry / "server.cpp")
             shutil.copy(SEED / "client.cpp", folder / entry / "client.cpp")
         elif entry == "run_script":
-            (folder / entry).mkdir()
+            shutil.copytree(PROJECT / "reference", folder / entry / "reference", ignore=shutil.ignore_patterns("__py*"))
             run = folder / entry / "run"
-            run.write_text(f'#!/bin/sh\nexec {sys.executable} -m reference.threaded --reply stdin --port "$1"\n')
+            run.write_text('#!/bin/sh\nexec python3 -m reference.threaded --reply stdin --port "$1"\n')
             run.chmod(0o755)
         elif entry == "reference_client":
             (folder / entry).mkdir()

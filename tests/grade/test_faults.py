@@ -7,7 +7,9 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +165,52 @@ def test_empty_class(tmp_path):
 def _running(folder, stem: str) -> bool:
     """Is the submission `stem` of this test's grader running (being probed) right now?"""
     return any(stem in line for line in processes_mentioning(str(folder)))
+
+
+def test_a_sockspec_folder_where_the_grader_runs_changes_nothing(tmp_path):
+    """Started in a folder that holds another `sockspec` (a clone, a stale copy), the grader and every
+    Python it starts use the installed sockspec: a correct server still passes, with no internal error."""
+    here = tmp_path / "here"
+    decoy = here / "sockspec"
+    (decoy / "build").mkdir(parents=True)
+    (decoy / "grade").mkdir()
+    for package in (decoy, decoy / "grade"):
+        (package / "__init__.py").write_text('raise SystemExit("imported the sockspec of the current folder")\n')
+    class_dir = make_class(tmp_path / "class", ["correct_threaded.py"])
+    console = Path(sys.executable).with_name("sockspec")
+    assert console.exists(), f"sockspec is not installed beside {sys.executable}"
+    done = subprocess.run(
+        [str(console), "grade", str(class_dir), "--out", str(tmp_path / "grades"), *THREADED_STDIN, *FAST],
+        capture_output=True, text=True, cwd=here, env=grader_env(tmp_path / "scratch"), timeout=300,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    row = summary_rows(tmp_path / "grades")["correct_threaded"]
+    assert row["verdict"] == "pass", row["reason"]
+    assert "current folder" not in done.stderr
+
+
+def test_the_graders_own_failure_is_an_internal_error_not_a_verdict(tmp_path):
+    """When the grader's own machinery fails (here: the job's working folder cannot be mounted, as
+    `mount` is broken on this machine), no student gets a verdict for it: each report says internal
+    error and holds the traceback, the run exits with status 3, and says every submission failed alike."""
+    if not isolation.detect(use_cgroups=False).namespaces:
+        pytest.skip("without namespaces the grader mounts nothing")
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "mount").write_text("#!/bin/sh\necho 'mount: permission denied' >&2\nexit 32\n")
+    (broken / "mount").chmod(0o755)
+    class_dir = make_class(tmp_path / "class", ["correct_threaded.py", "one_at_a_time.py"])
+    env = grader_env(tmp_path / "scratch")
+    env["PATH"] = f"{broken}:{env['PATH']}"
+    done = subprocess.run(
+        grade_command(class_dir, tmp_path / "grades", *THREADED_STDIN, *FAST), capture_output=True, text=True,
+        env=env, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    rows = summary_rows(tmp_path / "grades")
+    for name in ("correct_threaded", "one_at_a_time"):
+        assert rows[name]["verdict"] == "error", rows[name]
+        assert rows[name]["reason"].startswith("internal error of the grader"), rows[name]
+        assert "mount: permission denied" in (tmp_path / "grades" / name / "grader-error.txt").read_text()
+    assert "EVERY SUBMISSION FAILED THE SAME WAY" in done.stderr

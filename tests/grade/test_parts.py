@@ -290,13 +290,14 @@ def test_fixtures_carry_a_header():
         assert len(first) > 20, path
 
 
-def test_submissions_do_not_see_the_graders_secrets(monkeypatch):
+def test_submissions_do_not_see_the_graders_secrets(monkeypatch, tmp_path):
     from sockspec.grade import run
 
     monkeypatch.setenv("CI_TOKEN", "secret")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n auto")
-    env = run._spec_env(FIXTURES, own_uid=False)
-    assert "CI_TOKEN" not in env and "PYTEST_ADDOPTS" not in env and env["PATH"]
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = run._spec_env(tmp_path)
+    assert "CI_TOKEN" not in env and "PYTEST_ADDOPTS" not in env and "PYTHONPATH" not in env and env["PATH"]
 
 
 def test_client_probe_sees_a_connect_to_loopback(tmp_path):
@@ -325,17 +326,20 @@ def test_client_probe_sees_a_connect_to_loopback(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "kind, binary, chosen",
+    "impl, name, binary, chosen",
     [
-        ("c", False, ["--client", "{program}", "-m", "not binary_safe"]),
-        ("run", True, ["--client", "cmd:exec {program} {host} {port}", "--client-binary"]),
+        ("{box}/client.py", "client.py", False, ["--client", "{box}/client.py", "--client-name", "client.py", "-m",
+                                                 "not binary_safe"]),
+        ("cmd:exec {box}/run {host} {port}", "cmd:./run {host} {port}", True,
+         ["--client", "cmd:exec {box}/run {host} {port}", "--client-name", "cmd:./run {host} {port}",
+          "--client-binary"]),
     ],
-)
-def test_client_spec_command(tmp_path, kind, binary, chosen):
-    """A client is graded with spec/client, told where to go as the probe found it."""
+)  # fmt: skip
+def test_client_spec_command(tmp_path, impl, name, binary, chosen):
+    """A client is graded with spec/client, told where to go as the probe found it, confined, and
+    named in its reports by the file the student handed in."""
     from sockspec.grade import run
     from sockspec.grade.cgroups import Limits
-    from sockspec.grade.discover import Submission
     from sockspec.timeouts import Timeouts
 
     settings = run.Settings(
@@ -343,12 +347,13 @@ def test_client_spec_command(tmp_path, kind, binary, chosen):
         spec_options=("--sockspec-time-scale=1",), weights={}, applicable=(), fingerprint="", role="client",
         binary=binary,
     )  # fmt: skip
-    program = tmp_path / ("run" if kind == "run" else "client.c")
-    sub = Submission("ann", program, kind, program, "")
+    box = str(tmp_path / "box")
+    program = run.Program([], impl.replace("{box}", box), name)
     placement = address.Placement("192.168.153.128", 19999, ["192.168.153.128"], fixed_option="--client-address")
-    argv = run._spec_argv(sub, program, tmp_path, settings, placement)
-    assert argv[3:5] == [str(tmp_path / "spec" / "client"), "-q"]
-    expected = [part.replace("{program}", str(program)) for part in chosen]
+    argv = run._spec_argv(program, tmp_path, settings, placement)
+    assert argv[1:7] == ["-I", "-B", "-m", "pytest", str(tmp_path / "spec" / "client"), "-q"]
+    expected = [part.replace("{box}", box) for part in chosen]
     assert argv[argv.index("--client") : argv.index("--client") + len(expected)] == expected
+    assert argv[argv.index("--sockspec-confine") + 1] == str(tmp_path / "confine.json")
     assert argv[-3:] == ["--client-address", "192.168.153.128:19999", "--sockspec-time-scale=1"]
     assert "--model" not in argv and "--server-log" not in argv

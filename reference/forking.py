@@ -16,7 +16,7 @@ import os
 import signal
 import socket
 
-from reference.handler import run, serve_client
+from .handler import run, serve_client
 
 MODEL = "forking"
 

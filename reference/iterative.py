@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 
-from reference.handler import run, serve_client
+from .handler import run, serve_client
 
 MODEL = "iterative"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from reference.handler import run, serve_client
+from .handler import run, serve_client
 
 MODEL = "threaded"
 

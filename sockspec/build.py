@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sockspec.paths import user_cache
+
 COMPILERS = {".c": "gcc", ".cpp": "g++", ".cc": "g++"}
 # Like the student's own `gcc server.c -o server`: no optimisation and no
 # fortification, so undefined behaviour shows the way it does for them.
@@ -42,8 +44,7 @@ class Built:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "sockspec" / "build"
+    return user_cache("build")
 
 
 def command(suffix: str, source: Path, out: Path) -> list[str]:

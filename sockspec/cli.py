@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import version
 
 COMMANDS = {
     "grade": ("sockspec.grade.cli", "grade a folder of submissions and write reports"),
@@ -17,7 +18,7 @@ COMMANDS = {
 
 
 def usage() -> str:
-    lines = ["usage: sockspec COMMAND [options]", "", "commands:"]
+    lines = ["usage: sockspec COMMAND [options]   (sockspec --version: the version installed)", "", "commands:"]
     lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
     lines += ["", "Run the spec itself with pytest: pytest --impl reference.threaded"]
     return "\n".join(lines)
@@ -25,9 +26,15 @@ def usage() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help"):
+    if args and args[0] in ("-h", "--help"):
         print(usage())
         return 0
+    if args and args[0] == "--version":
+        print(f"sockspec {version('sockspec')}")
+        return 0
+    if not args:
+        print(usage(), file=sys.stderr)
+        return 2
     if args[0] not in COMMANDS:
         print(f"sockspec: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2

@@ -7,13 +7,12 @@ test's own and are closed when it ends.
 
 from __future__ import annotations
 
-import random
 import selectors
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sockspec import proc
+from sockspec import payloads, proc
 from sockspec.client import Client
 from sockspec.failure import SpecFailure, Transcript, check
 from sockspec.replies import EchoReplies, StdinReplies
@@ -21,8 +20,6 @@ from sockspec.server import ServerProcess
 from sockspec.timeouts import POLL_INTERVAL, Deadline, Patience, Timeouts, wait_for
 
 FLOOD_LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
-FLOOD_PERIOD = 1024 * 1024 + 7  # the flood repeats after this many bytes: any drop or repeat shows
-FLOOD_DATA = random.Random(FLOOD_PERIOD).randbytes(FLOOD_PERIOD) * 2
 FLOOD_STILL = 0.5  # seconds the kernel takes nothing more before a flood counts as stuck
 OUTPUT_STILL = 0.3  # seconds without output after which a server is no longer busy writing it
 
@@ -36,6 +33,8 @@ CROWD_HINT = (
     "the CPU the others need (block in recv(), or select()/poll(), instead), or every reply is held "
     "back (a sleep before sending, TCP_CORK never taken off)"
 )
+
+NOT_CLOSED_HINT = "a socket is never closed: close() the accepted socket when its client is done"
 
 # An idle server blocked in accept() or recv() uses no CPU at all; a spinning one uses a whole
 # core (or its fair share of a loaded machine, still far above this).
@@ -63,12 +62,6 @@ RUNTIME_THREADS = 2
 # A state that has not changed for this long, with every client's child gone, is settled even
 # if the server kept something it started for its first client (a helper thread, a log file).
 STEADY = 0.3
-
-
-def flood_bytes(count: int) -> bytes:
-    """The first `count` bytes of the stream `flood_until_blocked` sends."""
-    whole, rest = divmod(count, FLOOD_PERIOD)
-    return FLOOD_DATA[:FLOOD_PERIOD] * whole + FLOOD_DATA[:rest]
 
 
 @dataclass(frozen=True)
@@ -209,7 +202,7 @@ class ServerHandle:
         the way is full; a server whose other threads spin is never all
         blocked): it then no longer reads this connection, as any echo server
         blocked in send() to a client that does not read.  Returns the bytes
-        sent: `flood_bytes(sent)`.
+        sent: `payloads.flood_bytes(sent)`.
 
         `for_good`: only FLOOD_STILL counts, not a quiet tree.  A server
         blocked in send() is woken again, now and then, while the kernel
@@ -219,7 +212,6 @@ class ServerHandle:
         sock = client.sock
         assert sock is not None
         sent = 0
-        data = memoryview(FLOOD_DATA)
         last_taken = time.monotonic()
         last_quiet: list[tuple[int, int] | None] = [None]  # (unread by it, unread by us) at the last quiet look
 
@@ -245,8 +237,7 @@ class ServerHandle:
             while sent < FLOOD_LIMIT and not deadline.expired():
                 if selector.select(POLL_INTERVAL):
                     try:
-                        offset = sent % FLOOD_PERIOD
-                        sent += sock.send(data[offset : offset + FLOOD_PERIOD])
+                        sent += sock.send(payloads.flood(sent))
                         last_taken = time.monotonic()
                         continue
                     except BlockingIOError:
@@ -300,6 +291,18 @@ class ServerHandle:
                 f"the server to keep listening {after}",
                 "the server is running but no longer listens on its port",
             )
+
+    def expect_fds_back(self, after: str, hint: str = NOT_CLOSED_HINT) -> None:
+        """The server's open descriptors go back to the baseline's (a first client's, after `warm_up`)."""
+        base = self.baseline.fds
+        settled = self.wait_state(lambda s: s.fds <= base)
+        check(
+            settled.fds <= base,
+            f"the server's open descriptors to go back to {base} {after}",
+            f"it still has {settled.fds} open after {self.timeouts.settle:g} s: "
+            + ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
+            hint,
+        )
 
     def idle_use(self, window: float) -> IdleUse:
         """What the server and its descendants did over the next `window` seconds: the CPU time

@@ -3,34 +3,40 @@
 pytest settles its rootdir and reads its config file before it loads any
 plugin, so before `--impl` exists: in `--impl /elsewhere/server.c` it takes
 the value for a test path, and the rootdir becomes a folder above both the
-project and the server, where our pyproject.toml is not read; started in a
+spec and the server, where no settings of ours are read; started in a
 student's own folder, it is that folder.  No hook of a plugin runs early
 enough to change that decision.  So the spec does not depend on it:
 
-- the spec's folders come from this package's location, not from the rootdir;
-- before the options are parsed for good, the run is anchored in the project
-  (`anchor`): its spec folders as the test paths when none were given, the
-  project as confcutdir and rootdir (so test ids are the same from anywhere),
-  and the project's pytest settings added when pytest read another config
-  file, or none.
+- the spec's folders come from this package's location (`paths`), not from
+  the rootdir, in a source tree and installed from a wheel alike;
+- before the options are parsed for good, the run is anchored at the spec
+  (`anchor`): its folders as the test paths when none were given, the
+  folder holding spec/ as confcutdir and rootdir (so test ids are the same
+  from anywhere), and the spec's settings (`SPEC_OPTIONS`) added when the
+  run did not read the project's own pyproject.toml;
+- a `spec/...` test path that the current folder does not have, as a
+  failure's REPRODUCE line gives it (`report.reproduce`), is the spec's.
 
-A failure's reproduce command names the test's file so that it works in the
-folder the user typed the command in (`report.reproduce`).
+Nothing lands in the user's folder: pytest's cache goes under the user's
+cache folder (`paths.user_cache`), as hypothesis's files do (see `plugin`).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from sockspec import PROJECT
+from sockspec.paths import PROJECT, SPEC, user_cache
 
-SPEC = PROJECT / "spec"
-PYPROJECT = PROJECT / "pyproject.toml"
+PYPROJECT = PROJECT / "pyproject.toml"  # there only in a source tree (or an editable install)
+# The settings a spec run needs wherever it starts, as options; the project's pyproject.toml has
+# them too (tests/harness checks), with the project's own stricter settings for its tests.
+# --strict-markers: a misspelt marker is an error; pytest-benchmark (on some machines) warns under
+# xdist; pytest-timeout's backstop, far above the spec's own deadlines.
+SPEC_OPTIONS = ("--strict-markers", "-p", "no:benchmark")
+BACKSTOP_SECONDS = 300
 
 
 def halves(server: bool, client: bool) -> list[Path]:
@@ -39,13 +45,13 @@ def halves(server: bool, client: bool) -> list[Path]:
 
 
 def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """Make a run of the spec look to pytest as if it had been started in the project's root.
+    """Make a run of the spec look to pytest as if it had been started where spec/ is.
 
     Called from `pytest_load_initial_conftests`: the first hook that sees the command line with
     our options known, before conftests are loaded and before the options are parsed for good.
     `args` is the list pytest parses next, so what is added to it counts as typed (the use
     pytest documents for this hook).  A run with its own --rootdir or -c, or with test paths
-    outside the project, is left as it is.
+    outside the spec, is left as it is.
     """
     known = parser.parse_known_args(args)
     wanted = halves(bool(known.impl), bool(getattr(known, "client", None)))
@@ -55,14 +61,8 @@ def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Non
     paths = [spec_path(path, config) or path for path in known.file_or_dir]
     if not wanted or known.rootdir or known.inifilename or not all(_in_project(path, config) for path in paths):
         return
-    if not SPEC.is_dir():
-        # A built package (pip install . or a wheel) holds sockspec and reference, not spec/.
-        raise pytest.UsageError(
-            f"sockspec: the spec is not installed ({SPEC} is missing): install sockspec from its source folder, "
-            "with pip install -e FOLDER"
-        )
     if config.inipath is None or config.inipath.resolve() != PYPROJECT:
-        args[:0] = project_options(config)
+        args[:0] = spec_options(config)
     if known.confcutdir is None:
         # Conftests are looked for from here down, and the collection tree starts here.
         args[:0] = ["--confcutdir", str(PROJECT)]
@@ -74,8 +74,9 @@ def anchor(config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Non
     parser.parse_known_args(args, namespace=config.known_args_namespace)
     if config.rootpath.resolve() != PROJECT and hasattr(config, "_rootpath"):
         # Private, and the one thing here that is: test ids, locations in reports and the cache
-        # are relative to the rootdir, and pytest has no public way to set it once it decided.
-        # Without the attribute (a future pytest) the run still collects the right tests.
+        # are relative to the rootdir, and pytest decides it before any plugin is loaded, with
+        # no public way to change it after.  Without the attribute (a future pytest) the run
+        # still collects the right tests, with ids relative to where it started.
         config._rootpath = PROJECT
 
 
@@ -94,24 +95,17 @@ def _in_project(argument: str, config: pytest.Config) -> bool:
     return path.resolve().is_relative_to(PROJECT)
 
 
-def project_options(config: pytest.Config) -> list[str]:
-    """The settings of the project's pyproject.toml, for a run that did not read it: `addopts` as
-    the options to add, `filterwarnings` added to the run's own, pytest-timeout's `timeout` as
-    `--timeout` unless PYTEST_TIMEOUT sets one.
+def spec_options(config: pytest.Config) -> list[str]:
+    """The spec's settings for a run that did not read the project's pyproject.toml: `SPEC_OPTIONS`,
+    pytest's cache under the user's cache folder (not in the spec's folder, nor in the user's), and
+    pytest-timeout's backstop unless PYTEST_TIMEOUT sets one.
 
     A `-p no:NAME` among the options also blocks NAME here: pytest has loaded its plugins already.
-    `testpaths` does not apply (`anchor` chooses the spec's folders), and `xfail_strict` has no
-    command-line form (the spec marks no test xfail).
     """
-    document = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
-    settings = document.get("tool", {}).get("pytest", {}).get("ini_options", {})
-    addopts = settings.get("addopts", [])
-    options = shlex.split(addopts) if isinstance(addopts, str) else list(addopts)
+    options = [*SPEC_OPTIONS, "-o", f"cache_dir={user_cache('pytest')}"]
     for flag, value in zip(options, options[1:], strict=False):
         if flag == "-p" and value.startswith("no:"):
             config.pluginmanager.set_blocked(value.removeprefix("no:"))
-    for line in settings.get("filterwarnings", []):
-        config.addinivalue_line("filterwarnings", line)
-    if "timeout" in settings and config.pluginmanager.hasplugin("timeout") and "PYTEST_TIMEOUT" not in os.environ:
-        options += ["--timeout", str(settings["timeout"])]
+    if config.pluginmanager.hasplugin("timeout") and "PYTEST_TIMEOUT" not in os.environ:
+        options += ["--timeout", str(BACKSTOP_SECONDS)]
     return options

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
 import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sockspec import invocation, report, targets, timeouts
+from sockspec import invocation, paths, report, targets, timeouts
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.handle import ServerHandle
 from sockspec.pool import ServerPool
@@ -106,6 +107,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "blocks_port: the test may leave the server's port unusable for a minute (run last on a fixed port)"
     )
     config.stash[SETTINGS] = _settings(config)
+    # hypothesis keeps files (its cache of constants) in ./.hypothesis: not in the user's folder.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(paths.user_cache("hypothesis")))
     _collect_only_the_halves_asked_for(config)
     take_back_ctrl_c()  # Ctrl-C stops the run, and the servers it starts, however it was started
 

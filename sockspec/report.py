@@ -22,8 +22,8 @@ import textwrap
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
-from sockspec import PROJECT
 from sockspec.failure import SpecFailure
+from sockspec.paths import PROJECT
 
 SIGNAL_HINTS = {
     signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "

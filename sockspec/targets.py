@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockspec import build
+from sockspec import build, paths
 
 MODELS = ("iterative", "forking", "threaded")
 REPLIES = ("echo", "stdin")
@@ -118,12 +118,14 @@ def _source_argv(impl: str, cwd: Path, build_timeout: float, arguments: tuple[st
     return (str(binary), *arguments)
 
 
-def _module(name: str) -> object:
-    """Import the module named by `name`, or raise ImplError saying what was expected."""
+def _module(name: str) -> tuple[str, object]:
+    """The module named by `name` (the bundled `reference.X` wherever sockspec is installed), imported,
+    with the name to run it by; or raise ImplError saying what was expected."""
     if not name.replace(".", "").replace("_", "").isalnum():
         raise ImplError(f"{name!r} is not a module, a cmd: template or a .c/.cpp/.cc/.py file")
+    module = paths.module_name(name)
     try:
-        found = importlib.util.find_spec(name)
+        found = importlib.util.find_spec(module)
     except ModuleNotFoundError:
         found = None
     if found is None:
@@ -131,16 +133,17 @@ def _module(name: str) -> object:
             f"{name}: no such module (bundled: {', '.join(BUNDLED)}, reference.client; "
             "for a program use cmd:TEMPLATE or a source file)"
         )
-    return importlib.import_module(name)
+    return module, importlib.import_module(module)
 
 
 def _module_target(name: str, model: str | None, reply: str, cwd: Path) -> Target:
-    declared = getattr(_module(name), "MODEL", None)
+    module, imported = _module(name)
+    declared = getattr(imported, "MODEL", None)
     if declared not in MODELS:
         raise ImplError(f"--impl {name}: the module does not declare MODEL = one of {', '.join(MODELS)}")
     if model is not None and model != declared:
         raise ImplError(f"--impl {name} is a {declared} server, but --model {model} was given")
-    argv = (sys.executable, "-m", name, "--host", "{host}", "--port", "{port}", "--reply", reply)
+    argv = (sys.executable, "-m", module, "--host", "{host}", "--port", "{port}", "--reply", reply)
     return Target(name, declared, reply, argv, cwd)
 
 
@@ -159,6 +162,6 @@ def parse_client(spec: str, cwd: Path, build_timeout: float) -> Target:
     elif spec.endswith(SOURCE_SUFFIXES):
         argv = _source_argv(spec, cwd, build_timeout, ("{host}", "{port}"))
     else:
-        _module(spec)
-        argv = (sys.executable, "-m", spec, "--host", "{host}", "--port", "{port}")
+        module, _ = _module(spec)
+        argv = (sys.executable, "-m", module, "--host", "{host}", "--port", "{port}")
     return Target(spec, "client", "echo", argv, cwd)

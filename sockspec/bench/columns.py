@@ -12,8 +12,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockspec import PROJECT, build  # PROJECT: the baselines' cwd, where `python -m sockspec...` finds our modules
+from sockspec import build
 from sockspec.bench import stdlib_echo
+from sockspec.paths import PROJECT  # the baselines' cwd: where `python -m sockspec...` finds our modules
 from sockspec.targets import ImplError, Target
 
 C_SOURCES = Path(__file__).resolve().parent / "c"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from sockspec import paths, targets
 from sockspec import plugin as server_plugin
 from sockspec import report as common_report
-from sockspec import targets
 from sockspec.clientspec import report
 from sockspec.clientspec.handle import ClientHandle, Where
 from sockspec.clientspec.peer import ListenError
@@ -137,7 +137,8 @@ def _binary_claim(config: pytest.Config, spec: str, cwd: Path) -> str:
         header = (cwd / spec).read_text(errors="replace").splitlines()[:40]
         claims = any("sockspec:" in line and "binary=yes" in line.split() for line in header)
         return f"{spec}'s header says binary=yes" if claims else ""
-    return f"{spec} declares BINARY_SAFE = True" if getattr(importlib.import_module(spec), "BINARY_SAFE", 0) else ""
+    claims = getattr(importlib.import_module(paths.module_name(spec)), "BINARY_SAFE", 0)
+    return f"{spec} declares BINARY_SAFE = True" if claims else ""
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

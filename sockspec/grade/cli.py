@@ -24,7 +24,7 @@ import time
 import traceback
 from pathlib import Path
 
-from sockspec import PROJECT, timeouts
+from sockspec import timeouts
 from sockspec.grade import reports, sandbox
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
@@ -34,6 +34,7 @@ from sockspec.grade.record import Record, assignment
 from sockspec.grade.reports import folder_name
 from sockspec.grade.run import Settings, grade, new_record, save
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
+from sockspec.paths import PACKAGE, PROJECT, SPEC
 from sockspec.process_tree import take_back_ctrl_c
 from sockspec.targets import MODELS, REPLIES
 
@@ -94,10 +95,10 @@ def fingerprint(model: str, reply: str, options: list[str], namespaces: bool, ro
     """Of everything that decides test outcomes: the spec, the harness and the options."""
     if role == "server":
         digest = hashlib.sha256(repr((model, reply, options, namespaces)).encode())
-        folders = [PROJECT / "spec" / "server", PROJECT / "sockspec"]
+        folders = [SPEC / "server", PACKAGE]
     else:
         digest = hashlib.sha256(repr((role, options, namespaces)).encode())
-        folders = [PROJECT / "spec" / "client", PROJECT / "sockspec", PROJECT / "sockspec" / "clientspec"]
+        folders = [SPEC / "client", PACKAGE, PACKAGE / "clientspec"]
     for folder in folders:
         for path in sorted(folder.glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

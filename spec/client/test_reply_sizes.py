@@ -11,18 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from spec.server.test_send_recv import pattern
+from sockspec.payloads import pattern, text
 
 pytestmark = pytest.mark.behaviour("reply sizes: every reply is shown whole", seed="§5.1 recv(strlen(buf) - 1)")
 
 KIB = 1024
-
-
-def text(size: int) -> bytes:
-    """`size` printable ASCII bytes (no space, no newline), never periodic at 1024."""
-    if size == 1:
-        return b"}"
-    return bytes(0x21 + (i * 7 + i // 89) % 94 for i in range(size))
 
 
 @pytest.mark.parametrize("size", [1, 1023, KIB, KIB + 1, 4 * KIB, 64 * KIB], ids=lambda n: f"{n}B")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from spec.client.test_reply_sizes import text
+from sockspec.payloads import text
 
 pytestmark = pytest.mark.behaviour(
     "stream: replies split across segments or arriving late are shown whole", seed="§2 recv returns what arrived"

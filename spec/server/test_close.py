@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from sockspec.failure import check
-from spec.server.test_send_recv import pattern
+from sockspec.payloads import pattern
 
 pytestmark = pytest.mark.behaviour(
     "recv() == 0: a closed connection is noticed, closed and released", seed="§2.2 recv return values"
@@ -21,20 +20,6 @@ CLOSE_HINT = (
     "the server does not stop when recv() returns 0 (or < 0) and never closes the connection's socket; "
     "in a forking server the parent must also close its copy of the accepted socket"
 )
-
-
-NOT_CLOSED_HINT = "a socket is never closed: close() the accepted socket when its client is done"
-
-
-def wait_fds_back(server, after: str, hint: str = NOT_CLOSED_HINT) -> None:
-    settled = server.wait_state(lambda s: s.fds <= server.baseline.fds)
-    check(
-        settled.fds <= server.baseline.fds,
-        f"the server's open descriptors to go back to {server.baseline.fds} {after}",
-        f"it still has {settled.fds} open after {server.timeouts.settle:g} s: "
-        + ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
-        hint,
-    )
 
 
 @pytest.mark.likely_bug(CLOSE_HINT)
@@ -63,7 +48,7 @@ def test_socket_released_after_close(server):
     client = server.connect()
     server.chat(client, b"about to leave")
     client.close()
-    wait_fds_back(server, "after its client closed")
+    server.expect_fds_back("after its client closed")
 
 
 @pytest.mark.likely_bug(
@@ -90,7 +75,7 @@ def test_socket_released_after_reset(server):
     client = server.connect()
     server.chat(client, b"about to reset")
     client.reset()
-    wait_fds_back(server, "after its client reset the connection")
+    server.expect_fds_back("after its client reset the connection")
 
 
 VANISH_HINT = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.client import Exchange, converse
-from spec.server.test_send_recv import pattern
+from sockspec.payloads import pattern
 
 pytestmark = [
     pytest.mark.behaviour(

@@ -15,7 +15,6 @@ import pytest
 from sockspec.failure import SpecFailure, check
 from sockspec.server import ServerStartError
 from sockspec.timeouts import wait_for
-from spec.server.test_close import wait_fds_back
 
 pytestmark = pytest.mark.behaviour(
     "lifecycle: the server keeps running and serving client after client", seed="§5-§7 servers"
@@ -127,7 +126,7 @@ def test_reset_while_server_sends(server):
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
     server.expect_running("after a client reset the connection while the server was sending to it")
-    wait_fds_back(server, "after its clients left", SEND_ERROR_HINT)
+    server.expect_fds_back("after its clients left", SEND_ERROR_HINT)
 
 
 @pytest.mark.replies("stdin")
@@ -150,4 +149,4 @@ def test_reset_while_server_waits_for_operator(server):
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
     server.expect_running("after writing to a connection its client had reset")
-    wait_fds_back(server, "after its clients left", SEND_ERROR_HINT)
+    server.expect_fds_back("after its clients left", SEND_ERROR_HINT)

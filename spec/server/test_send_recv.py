@@ -8,14 +8,12 @@ and merged, and only ever checks the concatenation.
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from sockspec.failure import SpecFailure, check
-from sockspec.handle import flood_bytes
+from sockspec.payloads import flood_bytes, pattern
 
 pytestmark = pytest.mark.behaviour(
     "send/recv: the server answers every message, byte for byte", seed="§2 send/recv", checks_replies=True
@@ -25,13 +23,6 @@ MIB = 1024 * 1024
 # Sent after a reply: its echo must come next, so anything the server added after that reply shows
 # up where the sentinel is due, without waiting for something that may never come.
 SENTINEL = b"#end"
-
-
-def pattern(size: int, seed: int = 0) -> bytes:
-    """`size` bytes of binary data: every byte value, NUL first, then bytes that never repeat a
-    period (pseudo-random, the same for the same `seed`), so a lost, repeated or moved piece shows."""
-    every_value = bytes((value + seed) % 256 for value in range(256))
-    return (every_value + random.Random(seed).randbytes(max(0, size - 256)))[:size]
 
 
 @pytest.mark.likely_bug("the server never sends what it received, or sends something else")

@@ -134,10 +134,9 @@ def test_a_daemon_is_tested_and_killed_like_any_server(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupting_the_run_leaves_no_server_behind(tmp_path, sig):
     marker = f"sockspec-interrupt-{uuid.uuid4().hex}"
-    # A forking server in a file the marker names: its children carry the marker too.
-    server = tmp_path / f"{marker}.py"
-    shutil.copy(ROOT / "reference" / "forking.py", server)
-    impl = f"cmd:exec {sys.executable} {server} --host {{host}} --port {{port}}"
+    # A forking server whose command line carries the marker: its children's do too.
+    server = ROOT / "tests" / "bench" / "servers" / "marked_forking.py"
+    impl = f"cmd:exec {sys.executable} {server} {{port}} {marker}"
     # At least two: a server and a child, or a server and its spare.
     status, left = interrupt_run(
         ["--impl", impl, "--model", "forking", "spec/server", "-q"], marker, sig, 2, tmp_path / "out.txt"
@@ -223,19 +222,15 @@ def test_the_reproduce_line_works_where_the_user_ran_pytest(tmp_path, workers):
     assert again.returncode == 1 and re.search(r"\n=+ 1 failed in ", again.stdout), again.stdout
 
 
-def test_every_pytest_setting_of_the_project_is_carried_to_runs_that_miss_it():
-    """A run started elsewhere does not read pyproject.toml; `invocation.project_options` adds what
-    it says instead. A new setting there needs a decision in project_options, and a place here."""
+def test_the_spec_runs_with_the_projects_settings_from_anywhere():
+    """A run started elsewhere (an installed spec) gets `invocation.SPEC_OPTIONS`; the project's own
+    runs read pyproject.toml, which must ask for the same, and the same backstop."""
+    from sockspec import invocation
+
     settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert set(settings) <= {"testpaths", "addopts", "xfail_strict", "filterwarnings", "timeout"}
-
-
-def test_an_install_without_the_spec_says_so(tmp_path):
-    """A built package holds sockspec but not spec/: one line says what to do, not "no tests ran"."""
-    shutil.copytree(ROOT / "sockspec", tmp_path / "sockspec", ignore=shutil.ignore_patterns("__pycache__"))
-    done = run_pytest("--impl", "reference.threaded", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
-    assert done.returncode == 4, done.stdout + done.stderr
-    assert f"ERROR: sockspec: the spec is not installed ({tmp_path / 'spec'} is missing)" in done.stderr
+    addopts = settings["addopts"]
+    assert all(option in addopts for option in invocation.SPEC_OPTIONS), addopts
+    assert settings["timeout"] == invocation.BACKSTOP_SECONDS
 
 
 def test_servers_get_ctrl_c_even_when_the_run_was_started_ignoring_it():

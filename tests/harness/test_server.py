@@ -18,7 +18,7 @@ from sockspec.timeouts import Timeouts, wait_for
 from tests.harness.conftest import ROOT
 
 SERVERS = ROOT / "tests" / "harness" / "servers"
-THREADED = f"{sys.executable} -m reference.threaded --host {{host}} --port {{port}}"
+THREADED = f"{sys.executable} -m sockspec.reference.threaded --host {{host}} --port {{port}}"
 
 # Listens at once on a port the kernel chooses, never on the one it was given.
 WRONG_PORT = "import socket, time\nlistener = socket.create_server(('0.0.0.0', 0))\ntime.sleep(600)"

@@ -5,7 +5,7 @@ usage: marked_forking.py PORT MARKER (forked children keep the command line, mar
 
 import sys
 
-from reference.forking import serve_forever
-from reference.handler import listening_socket
+from sockspec.reference.forking import serve_forever
+from sockspec.reference.handler import listening_socket
 
 serve_forever(listening_socket("127.0.0.1", int(sys.argv[1])), "echo")

@@ -11,9 +11,9 @@ import sys
 from importlib.metadata import version
 
 COMMANDS = {
-    "grade": ("sockspec.grade.cli", "grade a folder of submissions and write reports"),
+    "grade": ("sockspec.grade.command", "grade a folder of submissions and write reports"),
     "merge": ("sockspec.grade.merge", "combine the reports of several grading shards into one"),
-    "bench": ("sockspec.bench.cli", "measure a server's throughput against a C baseline"),
+    "bench": ("sockspec.bench.command", "measure a server's throughput against a C baseline"),
 }
 
 

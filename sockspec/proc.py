@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import array
 import fcntl
-import ipaddress
 import os
-import socket
 import termios
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-TCP_LISTEN = 0x0A
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,97 +197,11 @@ def socket_inodes(pid: int) -> set[int]:
     return {int(target[len("socket:[") : -1]) for target in fd_targets(pid).values() if target.startswith("socket:[")}
 
 
-@dataclass(frozen=True)
-class TcpSocket:
-    """One row of /proc/net/tcp or /proc/net/tcp6."""
-
-    local: tuple[str, int]
-    remote: tuple[str, int]
-    state: int
-    inode: int
-    send_queue: int  # bytes sent but not yet acknowledged
-    receive_queue: int  # bytes received but not yet read by the owner
-
-
-def _decode_address(hex_address: str) -> tuple[str, int]:
-    host_hex, port_hex = hex_address.split(":")
-    raw = bytes.fromhex(host_hex)
-    # The kernel prints each 32-bit word in host (little-endian) byte order.
-    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    host = ipaddress.ip_address(words)
-    if isinstance(host, ipaddress.IPv6Address) and host.ipv4_mapped:
-        host = host.ipv4_mapped
-    return str(host), int(port_hex, 16)
-
-
-def tcp_sockets(port: int | None = None) -> list[TcpSocket]:
-    """TCP sockets of this network namespace, IPv4 and IPv6 (only those using `port`, if given).
-
-    A busy machine has thousands of sockets in TIME_WAIT; filtering on the
-    port's hex text before decoding keeps a look at the table cheap.
-    """
-    wanted = f":{port:04X} " if port is not None else ""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                lines = f.readlines()[1:]
-        except FileNotFoundError:
-            continue  # no IPv6 in this kernel or namespace
-        for line in lines:
-            if wanted not in line:
-                continue
-            parts = line.split()
-            found.append(
-                TcpSocket(
-                    local=_decode_address(parts[1]),
-                    remote=_decode_address(parts[2]),
-                    state=int(parts[3], 16),
-                    inode=int(parts[9]),
-                    send_queue=int(parts[4].split(":")[0], 16),
-                    receive_queue=int(parts[4].split(":")[1], 16),
-                )
-            )
-    return found
-
-
-def listeners_on(port: int) -> dict[int, tuple[str, int]]:
-    """Listening sockets on `port`, as inode -> local address."""
-    return {s.inode: s.local for s in tcp_sockets(port) if s.state == TCP_LISTEN and s.local[1] == port}
-
-
 def unread_bytes(fd: int) -> int:
     """Bytes waiting to be read on `fd`, a socket or a pipe of ours (FIONREAD)."""
     count = array.array("i", [0])
     fcntl.ioctl(fd, termios.FIONREAD, count)
     return count[0]
-
-
-def server_end(client: socket.socket) -> TcpSocket | None:
-    """The server's end of the connection `client` made, if the kernel still has it.
-
-    It is the socket whose local address is the client's peer and whose
-    remote address is the client's own address.  Its inode is 0 until the
-    server has accept()ed it.
-    """
-    try:
-        mine = client.getsockname()[:2]
-        theirs = client.getpeername()[:2]
-    except OSError:
-        return None
-    wanted_local = (_normal(theirs[0]), theirs[1])
-    wanted_remote = (_normal(mine[0]), mine[1])
-    for s in tcp_sockets(mine[1]):
-        if s.local == wanted_local and s.remote == wanted_remote:
-            return s
-    return None
-
-
-def _normal(host: str) -> str:
-    address = ipaddress.ip_address(host)
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return str(address)
 
 
 @dataclass(frozen=True)

@@ -18,64 +18,23 @@ its mark.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 
 from sockspec import proc
 from sockspec.output import OutputTail
 from sockspec.timeouts import wait_for
 
-PR_SET_CHILD_SUBREAPER = 36
 MARK = "SOCKSPEC_TREE"  # in every program's environment: which tree a process belongs to
-SWEEP_DEADLINE = 5.0  # seconds sweep_orphans keeps killing and reaping what it finds
 
 _marks: set[str] = set()  # the marks of every tree this process started, for sweep_orphans
-
-
-def become_subreaper() -> None:
-    """Make orphans of our programs' trees our children, so we can kill and reap them."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: process groups still cover the common case
-
-
-def take_back_ctrl_c() -> None:
-    """Handle Ctrl-C (SIGINT) as Python does, also when this process was started ignoring it.
-
-    A background job of a shell without job control (a CI step, `cmd &` in a
-    script) starts with SIGINT ignored, and an ignored signal stays ignored
-    across exec in every program started from here: Ctrl-C would then stop
-    neither this run nor a correct server under test.  A handler, unlike an
-    ignored signal, is reset to the default in a program we start.
-    Call from the main thread.
-    """
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def arm_cleanup(stop_all: Callable[[], None]) -> None:
-    """Before the first program starts: make sure none can outlive this process.
-
-    Orphans come back to us (subreaper), `stop_all` runs at exit, and SIGTERM
-    is handled like Ctrl-C, so fixtures run their teardown and stop everything;
-    the programs we start get Ctrl-C's default action (`take_back_ctrl_c`).
-    """
-    become_subreaper()
-    atexit.register(stop_all)
-    take_back_ctrl_c()
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def describe_exit(code: int, who: str = "the server") -> str:
@@ -268,7 +227,7 @@ def _orphans(table: dict[int, proc.ProcStat], marks: Collection[str], skip: Coll
     }
 
 
-def sweep_orphans() -> None:
+def sweep_orphans(seconds: float) -> None:
     """Kill and reap what escaped trees already stopped, and everything below it.
 
     Escapees are processes re-parented to us that carry the mark of a tree
@@ -295,4 +254,4 @@ def sweep_orphans() -> None:
                 os.waitpid(pid, os.WNOHANG)
         return not left
 
-    wait_for(swept, SWEEP_DEADLINE)
+    wait_for(swept, seconds)

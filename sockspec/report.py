@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import signal
 import textwrap
+from dataclasses import dataclass
 
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
@@ -25,16 +26,20 @@ from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLoca
 from sockspec.failure import SpecFailure
 from sockspec.paths import PROJECT
 
-SIGNAL_HINTS = {
-    signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
-    "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL",
-    signal.SIGSEGV: "the server crashed with a memory error: a buffer overflow, e.g. recv() given a length "
-    "larger than its buffer (strlen(buf) - 1 of an empty buffer is huge)",
-    signal.SIGABRT: "the server aborted: often the C library detecting a buffer overflow or a double free",
-    signal.SIGBUS: "the server crashed with a memory error",
-}
-
 WIDTH = 100
+
+
+@dataclass(frozen=True)
+class FailureParts:
+    """What a half's handle says of a failure, besides what every failure says."""
+
+    program: str  # the label of the program's line: SERVER, CLIENT
+    program_line: str  # its state, or how it ended
+    outputs: dict[str, list[str]]  # its last output, by label
+    exit_description: str  # how it ended ('' while it runs): a death by signal has a hint of its own
+    signal_hints: dict
+    who: str  # the program, in words: "server", "client"
+    options: str  # the options that select the program and where it runs, for a reproduce command
 
 
 def _field(name: str, text: str) -> list[str]:
@@ -48,7 +53,7 @@ def _block(name: str, lines: list[str]) -> list[str]:
     return [name] + [f"  {line}" for line in lines]
 
 
-def signal_hint(exit_description: str, hints: dict[signal.Signals, str] = SIGNAL_HINTS) -> str:
+def signal_hint(exit_description: str, hints: dict[signal.Signals, str]) -> str:
     """The usual cause of a death by signal, if `exit_description` tells of one."""
     if "killed" not in exit_description:
         return ""
@@ -84,7 +89,7 @@ def render(
     reproduce: str,
     exit_description: str = "",
     program: str = "SERVER",
-    signal_hints: dict[signal.Signals, str] = SIGNAL_HINTS,
+    signal_hints: dict[signal.Signals, str],
 ) -> str:
     """The whole failure message, as plain text.
 

@@ -1,10 +1,16 @@
 """Every wait in sockspec, named, documented and configurable in one place.
 
-Two kinds of waits exist.  *Deadlines* bound a wait for an event (the server
-listens, a reply arrives, a child is reaped): a correct server ends the wait
-at once, so a generous deadline costs it nothing.  *Windows* are the few waits
-that must run their full length because the spec asserts that nothing happens
-during them (a queued client gets no reply, an idle server burns no CPU).
+Three kinds of waits exist.  *Deadlines* bound a wait for an event (the
+server listens, a reply arrives, a child is reaped): a correct server ends
+the wait at once, so a generous deadline costs it nothing.  *Windows* are the
+few waits that must run their full length because the spec asserts that
+nothing happens during them (a queued client gets no reply, an idle server
+burns no CPU).  *Stillness* is how long nothing must happen before the
+harness concludes something (the kernel takes no more of a flood, a server
+stopped writing its log, a state holds still): a correct server is not
+slowed by it, and a loaded machine needs it longer, so it scales too.
+How often a condition is looked at (`POLL_INTERVAL`, `LOOK_INTERVAL`) is no
+wait, and does not scale.
 
 Override any of them with `--sockspec-timeout NAME=SECONDS` (repeatable) or
 the ini option `sockspec_timeouts = NAME=SECONDS ...`; `--sockspec-time-scale
@@ -38,6 +44,13 @@ class Timeouts:
     silence: float = 1.0
     cpu_window: float = 0.5
     idle: float = 3.0
+    quiet: float = 0.2
+    flood_still: float = 0.5
+    output_still: float = 0.3
+    steady: float = 0.3
+    listen_settle: float = 1.0
+    elsewhere: float = 3.0
+    sweep: float = 5.0
 
     def scaled(self, factor: float) -> Timeouts:
         return Timeouts(**{k: v * factor for k, v in dataclasses.asdict(self).items()})
@@ -62,6 +75,13 @@ DOCS = {
     "silence": "window during which a queued client must get no reply (iterative model)",
     "cpu_window": "window over which an idle server's CPU use is measured",
     "idle": "window during which a connected client stays silent: the server must neither spin nor drop it",
+    "quiet": "a due reply whose connection has not moved for this long has the server's threads looked at (stall)",
+    "flood_still": "a client that never reads counts the server stuck once the kernel takes nothing for this long",
+    "output_still": "a server that has printed nothing for this long is no longer busy writing its output",
+    "steady": "a server state unchanged this long is settled, whatever a first client left behind",
+    "listen_settle": "once our port listens, the server's tree gets this long to go quiet before its holder is taken",
+    "elsewhere": "a server that listens only on ports it was not given is told so after this long",
+    "sweep": "deadline for killing and reaping what escaped the trees of programs already stopped",
 }
 assert set(DOCS) == {f.name for f in dataclasses.fields(Timeouts)}
 
@@ -98,6 +118,8 @@ class Deadline:
 
 
 POLL_INTERVAL = 0.02  # longest pause between two looks at a condition on /proc
+LOOK_INTERVAL = 0.05  # between two looks at a stalled server's threads, or a selector's wake-ups meanwhile
+TABLE_INTERVAL = 0.25  # between two reads of the whole socket table (it may be huge) for a server listening elsewhere
 
 
 def wait_for(condition: Callable[[], T], seconds: float) -> T:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sockspec.bench import load
 from sockspec.bench.load import Load, LoadError
-from sockspec.server import ServerProcess
+from sockspec.serverspec.launch import ServerProcess
 from sockspec.timeouts import wait_for
 
 MIB = 1024 * 1024

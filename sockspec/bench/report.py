@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sockspec.bench.columns import Column
 from sockspec.bench.measure import Figure
-from sockspec.bench.run import Results
+from sockspec.bench.session import Results
 
 SCHEMA = "sockspec-bench/1"
 PLOT_EXTRA = "pip install -e '.[plot]'"

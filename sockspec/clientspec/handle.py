@@ -13,21 +13,18 @@ import select
 import socket
 from dataclasses import dataclass
 
-from sockspec import proc
-from sockspec.clientspec.peer import Peer, listen
+from sockspec import proc, tcp
+from sockspec.clientspec import hints
 from sockspec.clientspec.program import ClientProgram
+from sockspec.clientspec.scripted_server import ServerEnd, listen
 from sockspec.failure import SpecFailure, Transcript, preview
+from sockspec.report import FailureParts
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts, wait_for
 
 # A client waiting in read(), recv(), select() or poll() uses no CPU at all; a spinning one uses
 # a whole core (or its fair share of a loaded machine, still far above this).
 IDLE_CPU_LIMIT = 0.10
-
-SPIN_HINT = (
-    "a loop that never blocks: e.g. `continue` after recv() returned 0 or < 0, after getline()/fgets() "
-    "hit end of file, or polling a non-blocking socket without waiting in select()/poll()"
-)
 
 
 @dataclass(frozen=True)
@@ -41,15 +38,17 @@ class Where:
 class ClientHandle:
     """The client under test, seen from one test."""
 
-    def __init__(self, target: Target, where: Where, patience: Patience, transcript: Transcript) -> None:
+    def __init__(self, target: Target, where: Where, patience: Patience, transcript: Transcript, options: str) -> None:
+        """`options`: those that select this client, for the test's reproduce command."""
         self.target = target
+        self.options = options
         self.where = where
         self.patience = patience
         self.transcript = transcript
         self.program: ClientProgram | None = None
         self.listener: socket.socket | None = None
         self.address: tuple[str, int] = (where.host, 0)
-        self.peers: list[Peer] = []
+        self.peers: list[ServerEnd] = []
 
     @property
     def timeouts(self) -> Timeouts:
@@ -69,7 +68,7 @@ class ClientHandle:
         self.program = ClientProgram(self.target.argv(self.where.host, port), self.target.cwd, env, self.transcript)
         self.transcript.add("client", f"started (pid {self.program.pid})")
 
-    def accept(self) -> Peer:
+    def accept(self) -> ServerEnd:
         """The client's connection, within the start deadline."""
         assert self.listener is not None and self.program is not None
         program, listener = self.program, self.listener
@@ -96,12 +95,12 @@ class ClientHandle:
                 "and PORT in its environment); a hard-coded address needs --client-address HOST:PORT",
             )
         sock, origin = listener.accept()
-        peer = Peer(sock, self.transcript, lambda: self.timeouts.reply)
+        peer = ServerEnd(sock, self.transcript, lambda: self.timeouts.reply)
         self.peers.append(peer)
         self.transcript.add("server", f"accepted the client's connection from port {origin[1]}")
         return peer
 
-    def connect(self) -> Peer:
+    def connect(self) -> ServerEnd:
         """Start the client and accept its connection."""
         self.start()
         return self.accept()
@@ -122,7 +121,7 @@ class ClientHandle:
     def end_input(self) -> None:
         self._started().end_input()
 
-    def chat(self, peer: Peer, line: bytes, reply: bytes) -> None:
+    def chat(self, peer: ServerEnd, line: bytes, reply: bytes) -> None:
         """The user types `line`, the server receives it and answers `reply`, which the client shows."""
         mark = self.type_line(line)
         peer.expect_line(line)
@@ -167,7 +166,7 @@ class ClientHandle:
             share = program.cpu_share()
             busy = share > 0.5  # over half a core on average since it started: it spins
             happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
-            raise SpecFailure(expected, happened, SPIN_HINT if busy else "", missed_deadline="exit")
+            raise SpecFailure(expected, happened, hints.SPIN if busy else "", missed_deadline="exit")
         ended = program.exit_description()
         self.transcript.add("client", ended)
         killed = "killed" in ended
@@ -207,8 +206,34 @@ class ClientHandle:
             raise SpecFailure(
                 f"the client to use (almost) no CPU {when}",
                 f"it used {used:.2f} s of CPU in {window:g} s ({100 * used / window:.0f}% of a core)",
-                SPIN_HINT,
+                hints.SPIN,
             )
+
+    # -- a failure ----------------------------------------------------------
+
+    def last_output(self) -> tuple[list[str], list[str]]:
+        """The client's last lines of stdout and of stderr."""
+        program = self.program
+        if program is None:
+            return [], []
+        if program.exit_code() is not None:
+            # What it printed just before it exited may still be on its way through the terminal.
+            program.stdout.wait(lambda: False, self.timeouts.stop)
+        return program.stdout.last_lines(), program.stderr.last_lines()
+
+    def failure_parts(self, failure: SpecFailure) -> FailureParts:
+        """What a failure of this test says of the client (see `sockspec.plugin`)."""
+        stdout, stderr = self.last_output()
+        described = self.program.describe() if self.program else "not started"
+        return FailureParts(
+            program="CLIENT",
+            program_line=described,
+            outputs={"STDOUT": stdout, "STDERR": stderr},
+            exit_description=described,
+            signal_hints=hints.SIGNALS,
+            who="client",
+            options=self.options,
+        )
 
     # -- the end ------------------------------------------------------------
 
@@ -232,7 +257,7 @@ def connections_elsewhere(program: ClientProgram, ours: tuple[str, int]) -> str:
     inodes: set[int] = set()
     for pid in program.live_members():
         inodes |= proc.socket_inodes(pid)
-    for sock in proc.tcp_sockets():
+    for sock in tcp.tcp_sockets():
         if sock.inode in inodes and sock.remote[1] != 0 and sock.remote[1] != ours[1]:
             return f"{sock.remote[0]}:{sock.remote[1]}"
     return ""

@@ -1,20 +1,18 @@
-"""The client half's pytest plugin: `--client` and friends, the `client` fixture, and readable failures.
+"""The client half's pytest plugin: `--client` and friends, and the `client` fixture.
 
-Registered as a pytest11 entry point (and in the root conftest.py).  It
-turns `--client` into a target (`targets.parse_client`), starts the client
-once before any test so a program that cannot start gets one clear line
-and exit status 4, gives every test in spec/client a `client` fixture (a
-fresh client program against a fresh listener), and renders failures in
-the layout of `sockspec.report`.  Deadlines, `--sockspec-timeout` and
-`--sockspec-time-scale` are shared with the server half; with neither
-`--impl` nor `--client`, the client spec runs against reference.client.
+It turns `--client` into a target (`targets.parse_client`), starts the
+client once before any test so a program that cannot start gets one clear
+line and exit status 4, and gives every test in spec/client a `client`
+fixture (a fresh client program against a fresh listener).  What both
+halves share (timeouts, the results file, failures) is the layer of
+`sockspec.plugin`; with neither `--impl` nor `--client`, the client spec
+runs against reference.client.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-import inspect
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,13 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from sockspec import paths, targets
-from sockspec import plugin as server_plugin
-from sockspec import report as common_report
-from sockspec.clientspec import report
+from sockspec import paths, plugin, targets
 from sockspec.clientspec.handle import ClientHandle, Where
-from sockspec.clientspec.peer import ListenError
 from sockspec.clientspec.program import ClientStartError
+from sockspec.clientspec.scripted_server import ListenError
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.targets import ImplError, Target
 from sockspec.timeouts import Patience, Timeouts
@@ -67,6 +62,8 @@ class ClientSettings:
         options = f"--client {shlex.quote(self.target.impl)}"
         if self.where.fixed_port:
             options += f" --client-address {shlex.quote(f'{self.where.host}:{self.where.fixed_port}')}"
+        elif self.where.host != plugin.DEFAULT_HOST:
+            options += f" --host {shlex.quote(self.where.host)}"
         if self.binary_claim == "--client-binary":
             options += " --client-binary"
         return options
@@ -75,8 +72,6 @@ class ClientSettings:
 SETTINGS = pytest.StashKey["ClientSettings | None"]()
 PATIENCE = pytest.StashKey[Patience]()
 STOP_NOTES = pytest.StashKey["list[str]"]()
-HANDLE = pytest.StashKey[ClientHandle]()
-FAILURE = pytest.StashKey[SpecFailure]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,7 +97,7 @@ def runs_client_half(config: pytest.Config) -> bool:
 
 def _settings(config: pytest.Config) -> ClientSettings:
     spec = config.getoption("client") or BUNDLED
-    shared = config.stash[server_plugin.SETTINGS]
+    shared = plugin.common(config)
     waits = shared.timeouts
     cwd = config.invocation_params.dir
     try:
@@ -119,13 +114,8 @@ def _settings(config: pytest.Config) -> ClientSettings:
 def _where(config: pytest.Config) -> Where:
     address = config.getoption("client_address")
     if not address:
-        return Where(config.getoption("host"))
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
-        raise ValueError(f"--client-address must be HOST:PORT, e.g. 192.168.153.128:19999, not {address!r}")
-    if getattr(config.option, "numprocesses", None):
-        raise ValueError("--client-address runs one client at a time: it cannot be combined with -n")
-    return Where(host.strip("[]"), int(port))
+        return Where(plugin.common(config).host)
+    return Where(*plugin.parse_address(address, "--client-address", config))
 
 
 def _binary_claim(config: pytest.Config, spec: str, cwd: Path) -> str:
@@ -161,22 +151,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     chosen = config.stash.get(SETTINGS, None)
     if chosen is None or not chosen.given or hasattr(config, "workerinput") or config.option.collectonly:
         return
-    results = config.stash.get(server_plugin.RESULTS, None)
+    results = config.stash.get(plugin.RESULTS, None)
     if results is not None:
         results.write("client", impl=chosen.target.impl, binary=bool(chosen.binary_claim))
-    handle = ClientHandle(chosen.target, chosen.where, Patience(chosen.timeouts), Transcript())
+    handle = ClientHandle(chosen.target, chosen.where, Patience(chosen.timeouts), Transcript(), "")
     try:
         handle.connect()
     except (ListenError, ClientStartError, SpecFailure) as error:
-        reason = _start_reason(error)
-        stdout, stderr = _output(handle)
+        stdout, stderr = handle.last_output()
         output = [f"stdout: {line}" for line in stdout] + [f"stderr: {line}" for line in stderr]
-        if results is not None:
-            results.write("startup_error", reason=reason, output=output)
-            results.pytest_sessionfinish(pytest.ExitCode.USAGE_ERROR)
-        details = "".join(f"\n  | {line}" for line in output)
-        # A usage error: pytest prints this one message and nothing else, and exits with status 4.
-        raise pytest.UsageError(f"sockspec: {reason}{details}") from None
+        plugin.startup_failed(config, _start_reason(error), output)
     finally:
         handle.stop()
 
@@ -186,17 +170,6 @@ def _start_reason(error: Exception) -> str:
         return str(error)
     reason = f"expected {error.expected}, but {error.happened}"
     return f"{reason} ({error.likely_bug})" if error.likely_bug else reason
-
-
-def _output(handle: ClientHandle) -> tuple[list[str], list[str]]:
-    """The client's last lines of stdout and of stderr."""
-    program = handle.program
-    if program is None:
-        return [], []
-    if program.exit_code() is not None:
-        # What it printed just before it exited may still be on its way through the terminal.
-        program.stdout.wait(lambda: False, handle.timeouts.stop)
-    return program.stdout.last_lines(), program.stderr.last_lines()
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -215,60 +188,14 @@ def client(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Itera
     if request.node.get_closest_marker("binary_safe") and not chosen.binary_claim:
         pytest.skip("the client does not claim to be binary-safe (claim it with --client-binary)")
     patience = pytestconfig.stash[PATIENCE]
-    handle = ClientHandle(chosen.target, chosen.where, patience, Transcript())
-    request.node.stash[HANDLE] = handle
+    handle = ClientHandle(chosen.target, chosen.where, patience, Transcript(), chosen.command_line_options())
+    request.node.stash[plugin.HANDLE] = handle
     try:
         yield handle
     finally:
         note = handle.stop()
         if note:
             pytestconfig.stash[STOP_NOTES].append(f"{request.node.nodeid}: {note}")
-        failure = request.node.stash.get(FAILURE, None)
+        failure = request.node.stash.get(plugin.FAILURE, None)
         if failure is not None:
             patience.note_missed({failure.missed_deadline}, request.node.nodeid)
-
-
-# Outermost wrapper: it runs after the server half's, which adds the results-file metadata it completes.
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    rep: pytest.TestReport = outcome.get_result()
-    handle = item.stash.get(HANDLE, None)
-    if handle is None or call.excinfo is None or not rep.failed or not call.excinfo.errisinstance(SpecFailure):
-        return  # anything but a spec failure is a bug of ours or of the test: keep the traceback
-    failure: SpecFailure = call.excinfo.value
-    item.stash[FAILURE] = failure
-    rep.longrepr = common_report.as_longrepr(_render(item, handle, failure), failure, item.location)
-    for key, meta in rep.user_properties:
-        if key == "sockspec" and isinstance(meta, dict):
-            meta["summary"] = str(failure)
-
-
-def _render(item: pytest.Item, handle: ClientHandle, failure: SpecFailure) -> str:
-    behaviour = item.get_closest_marker("behaviour")
-    likely = item.get_closest_marker("likely_bug")
-    test_function = getattr(item, "function", None)
-    did = inspect.getdoc(test_function) if test_function else ""
-    chosen = item.config.stash[SETTINGS]
-    assert chosen is not None
-    if behaviour is not None:
-        seed = behaviour.kwargs.get("seed")
-        behaviour_text = behaviour.args[0] + (f" (seed {seed})" if seed else "")
-    else:
-        behaviour_text = item.name
-    program = handle.program
-    stdout, stderr = _output(handle)
-    return report.render(
-        behaviour=behaviour_text,
-        did=" ".join((did or item.name).split()),
-        failure=failure,
-        likely_bug=likely.args[0] if likely else "",
-        note=handle.patience.note(who="client", test=item.nodeid),
-        transcript=handle.transcript.lines(),
-        client=program.describe() if program else "not started",
-        stdout=stdout,
-        stderr=stderr,
-        reproduce=common_report.reproduce(
-            chosen.command_line_options() + handle.patience.shortened_options(item.nodeid), item
-        ),
-    )

@@ -1,7 +1,7 @@
 """Run the client under test the way a student runs it: stdout on a terminal, stdin typed by a user.
 
 The harness plays the user.  It types lines into a pipe that is the
-client's stdin (`sockspec.operator_input.Operator`, which also tells when a
+client's stdin (`sockspec.typist.Typist`, which also tells when a
 line was taken), and closes the pipe for end of file, as Ctrl-D does.  The
 client's stdout is a terminal (a pseudo-terminal in raw mode, so no byte is
 translated): a C client that prints with printf() and no fflush() is line
@@ -24,9 +24,10 @@ from pathlib import Path
 from sockspec import proc
 from sockspec.clientspec.streams import Stream
 from sockspec.failure import Transcript, preview
-from sockspec.operator_input import Operator
-from sockspec.process_tree import ProcessTree, arm_cleanup, describe_exit
+from sockspec.process_tree import ProcessTree, describe_exit
+from sockspec.signals import arm_cleanup
 from sockspec.timeouts import wait_for
+from sockspec.typist import Typist
 
 
 class ClientStartError(Exception):
@@ -83,7 +84,7 @@ class ClientProgram:
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], transcript: Transcript) -> None:
         """Start `argv`; raise ClientStartError if it cannot be executed at all."""
         self.transcript = transcript
-        self.user = Operator()
+        self.user = Typist()
         self._input_open = True
         master, terminal = pty.openpty()
         tty.setraw(terminal)  # no newline translation, no echo: the bytes the client wrote, as they were

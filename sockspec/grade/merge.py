@@ -14,9 +14,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from sockspec.grade import reports
+from sockspec.grade import report_files
 from sockspec.grade.record import Record
-from sockspec.grade.reports import folder_name
+from sockspec.grade.report_files import folder_name
 
 
 class MergeError(Exception):
@@ -78,7 +78,7 @@ def merge(shards: list[Path], out: Path) -> list[Record]:
     records = sorted((record for record, _ in chosen.values()), key=lambda r: r.name)
     extra = {"merged_from": [str(folder) for folder in shards], "shards": parts}
     assert graded is not None  # argparse asks for at least one shard
-    reports.write_class_reports(out, records, graded, extra)
+    report_files.write_class_reports(out, records, graded, extra)
     return records
 
 

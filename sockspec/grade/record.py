@@ -88,7 +88,7 @@ class Record:
             return None
 
 
-def assignment(role: str, model: str, reply: str) -> dict[str, str | None]:
+def graded_as(role: str, model: str, reply: str) -> dict[str, str | None]:
     """What a class was graded as, for summaries: a client has no model and no reply mode."""
     return {"role": role, "model": model or None, "reply": reply or None}
 

@@ -48,7 +48,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from sockspec import proc
+from sockspec import proc, tcp
 from sockspec.output import OutputTail
 from sockspec.process_tree import describe_exit
 from sockspec.timeouts import wait_for
@@ -60,7 +60,6 @@ SIOCSIFNETMASK = 0x891C
 SIOCADDRT = 0x890B
 IFF_UP = 0x1
 RTF_UP = 0x1
-TCP_SYN_SENT = 0x02
 PID_MAX_MIN = 301  # the kernel refuses less
 BUILD_OUTPUT_CAP = 1 << 20  # bytes kept of what the compiler says
 FAULT_STATUS = 70  # EX_SOFTWARE: this module failed, see the fault file
@@ -204,9 +203,9 @@ def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float, role: 
     seen: dict[str, list[tuple[str, int]]] = {"listening": [], "connecting": []}
 
     def found() -> bool:
-        sockets = proc.tcp_sockets()
-        seen["listening"] = [s.local for s in sockets if s.state == proc.TCP_LISTEN]
-        seen["connecting"] = [s.remote for s in sockets if s.state == TCP_SYN_SENT and s.remote[1] != 0]
+        sockets = tcp.tcp_sockets()
+        seen["listening"] = [s.local for s in sockets if s.state == tcp.TCP_LISTEN]
+        seen["connecting"] = [s.remote for s in sockets if s.state == tcp.TCP_SYN_SENT and s.remote[1] != 0]
         if seen["listening" if role == "server" else "connecting"]:
             return True
         _reap_orphans(keep=popen.pid)

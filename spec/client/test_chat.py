@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.behaviour(
-    "chat: each typed line goes to the server, and the server's reply is shown", seed="§5.1 client loop"
+    "chat: each typed line goes to the server, and the server's reply is shown", notes="§5.1 client loop"
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.behaviour(
-    "connect: a refused connection is reported on stderr with a non-zero exit status", seed="§5.1 connect()"
+    "connect: a refused connection is reported on stderr with a non-zero exit status", notes="§5.1 connect()"
 )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.behaviour(
-    "end of input: end of file on stdin closes the connection and ends the client", seed="§5.1 while(1) getline"
+    "end of input: end of file on stdin closes the connection and ends the client", notes="§5.1 while(1) getline"
 )
 
 EOF_HINT = (

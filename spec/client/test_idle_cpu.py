@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from sockspec.clientspec.handle import SPIN_HINT
+from sockspec.clientspec.hints import SPIN as SPIN_HINT
 
 pytestmark = pytest.mark.behaviour(
-    "idle CPU: no busy-waiting for input or for the server", seed="§5.1 blocking getline() and recv()"
+    "idle CPU: no busy-waiting for input or for the server", notes="§5.1 blocking getline() and recv()"
 )
 
 

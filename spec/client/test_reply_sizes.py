@@ -13,7 +13,7 @@ import pytest
 
 from sockspec.payloads import pattern, text
 
-pytestmark = pytest.mark.behaviour("reply sizes: every reply is shown whole", seed="§5.1 recv(strlen(buf) - 1)")
+pytestmark = pytest.mark.behaviour("reply sizes: every reply is shown whole", notes="§5.1 recv(strlen(buf) - 1)")
 
 KIB = 1024
 

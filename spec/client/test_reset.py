@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 pytestmark = pytest.mark.behaviour(
-    "reset: a reset connection ends the client cleanly, never by SIGPIPE", seed="§2 send/recv errors"
+    "reset: a reset connection ends the client cleanly, never by SIGPIPE", notes="§2 send/recv errors"
 )
 
 RESET_HINT = (

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = pytest.mark.behaviour(
     "server close: recv() == 0 is noticed at once, reported, and ends the client with status 0",
-    seed="§2.2 recv() == 0, §6.3 ' server shutdown!'",
+    notes="§2.2 recv() == 0, §6.3 ' server shutdown!'",
 )
 
 SAY_SO_HINT = 'the client ends without a word: when recv() returns 0, say so (the seed prints " server shutdown!")'

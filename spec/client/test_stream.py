@@ -14,7 +14,7 @@ import pytest
 from sockspec.payloads import text
 
 pytestmark = pytest.mark.behaviour(
-    "stream: replies split across segments or arriving late are shown whole", seed="§2 recv returns what arrived"
+    "stream: replies split across segments or arriving late are shown whole", notes="§2 recv returns what arrived"
 )
 
 PIECES = {

@@ -13,7 +13,7 @@ import pytest
 from sockspec.payloads import pattern
 
 pytestmark = pytest.mark.behaviour(
-    "recv() == 0: a closed connection is noticed, closed and released", seed="§2.2 recv return values"
+    "recv() == 0: a closed connection is noticed, closed and released", notes="§2.2 recv return values"
 )
 
 CLOSE_HINT = (
@@ -93,10 +93,7 @@ def test_client_closes_mid_message(server):
     vanishing.close()
     if server.reply == "stdin":
         # The server received a message, so it reads one reply line for it (which it cannot deliver).
-        operator = server.process.operator
-        operator.type_line(operator.next_line())
-        operator.wait_taken(server.timeouts.reply)
-        operator.take_back()
+        server.type_unanswered_line(what="typed a reply for the client that left")
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
     server.expect_running("after a client closed its connection mid-message")

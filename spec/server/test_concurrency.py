@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from sockspec.client import Exchange, converse
 from sockspec.payloads import pattern
 
 pytestmark = [
     pytest.mark.behaviour(
         "concurrency: many clients are served at once, each getting its own data",
-        seed="§6 multi-process, §7 multi-threaded",
+        notes="§6 multi-process, §7 multi-threaded",
         checks_replies=True,
     ),
     pytest.mark.models("forking", "threaded"),
@@ -83,12 +82,9 @@ def test_distinct_payloads_at_the_same_moment(server):
     clients = server.connect_many(20)
     for round_ in range(3):
         payloads = [pattern(65536, seed=i * 3 + round_ + 1) for i in range(len(clients))]
-        converse(
-            [
-                Exchange(c, [p[k : k + 2048] for k in range(0, len(p), 2048)], p, True)
-                for c, p in zip(clients, payloads, strict=True)
-            ],
-            server.timeouts.reply,
+        server.echo_all(
+            [(c, [p[k : k + 2048] for k in range(0, len(p), 2048)]) for c, p in zip(clients, payloads, strict=True)],
+            wait_for_echo=True,
         )
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import check
-from sockspec.handle import RUNTIME_THREADS
 
 pytestmark = pytest.mark.behaviour(
-    "the model: each client is served the way the model says", seed="§5 single, §6 processes, §7 threads"
+    "the model: each client is served the way the model says", notes="§5 single, §6 processes, §7 threads"
 )
 
 CLIENTS = 4
@@ -38,11 +37,11 @@ def test_forking_serves_each_client_in_its_own_child(server):
     holders = {}
     for client in clients:
         held_by, _ = server.holders(client)
-        children = [pid for pid in held_by if pid != server.process.pid]
+        children = [pid for pid in held_by if pid != server.pid]
         check(
             children,
             f"the server's end of {client.name}'s connection to be held by a child process",
-            f"it is held by {held_by or 'no process'} (the server is pid {server.process.pid})",
+            f"it is held by {held_by or 'no process'} (the server is pid {server.pid})",
         )
         holders[client.name] = children[0]
     check(
@@ -62,12 +61,12 @@ def test_forking_parent_closes_accepted_socket(server):
     accepted socket (each belongs to its child alone)."""
     clients = connect_and_chat(server)
     for client in clients:
-        server.wait_state(lambda s, client=client: server.process.pid not in server.holders(client)[0])
+        server.wait_state(lambda s, client=client: server.pid not in server.holders(client)[0])
         held_by, _ = server.holders(client)
         check(
-            server.process.pid not in held_by,
+            server.pid not in held_by,
             f"only the child to hold the server's end of {client.name}'s connection",
-            f"the parent (pid {server.process.pid}) still holds it, as do {held_by}",
+            f"the parent (pid {server.pid}) still holds it, as do {held_by}",
         )
 
 
@@ -85,8 +84,8 @@ def test_threaded_serves_each_client_in_a_thread(server):
     for client in clients:
         held_by, _ = server.holders(client)
         check(
-            held_by == [server.process.pid],
-            f"the server process itself (pid {server.process.pid}) to hold {client.name}'s connection",
+            held_by == [server.pid],
+            f"the server process itself (pid {server.pid}) to hold {client.name}'s connection",
             f"it is held by {held_by or 'no process'}",
         )
     now = server.state()
@@ -111,12 +110,12 @@ def test_threads_end_with_their_clients(server):
     server.warm_up()
     for client in connect_and_chat(server):
         client.close()
-    allowed = server.baseline.threads + RUNTIME_THREADS
+    allowed = server.baseline.threads + server.RUNTIME_THREADS
     settled = server.wait_state(lambda s: s.threads <= allowed)
     check(
         settled.threads <= allowed,
         f"the server to go back to {server.baseline.threads} thread(s) after its clients left "
-        f"(or at most {RUNTIME_THREADS} more, which a runtime may keep for itself)",
+        f"(or at most {server.RUNTIME_THREADS} more, which a runtime may keep for itself)",
         f"it still runs {settled.threads} after {server.timeouts.settle:g} s",
     )
 
@@ -130,7 +129,7 @@ def test_iterative_serves_in_its_own_process(server):
     (client,) = connect_and_chat(server, 1)
     held_by, _ = server.holders(client)
     now = server.state()
-    check(held_by == [server.process.pid], "the server itself to hold the connection", f"held by {held_by}")
+    check(held_by == [server.pid], "the server itself to hold the connection", f"held by {held_by}")
     children = server.client_children(now)
     check(not children, "no child processes", f"the server has children {list(children)}")
     check(

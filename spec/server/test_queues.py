@@ -14,7 +14,7 @@ import pytest
 pytestmark = [
     pytest.mark.behaviour(
         "the two queues: a second client of a single-process server waits, then is served",
-        seed="§3 two queues, §5.4 multiple clients",
+        notes="§3 two queues, §5.4 multiple clients",
     ),
     pytest.mark.models("iterative"),
 ]

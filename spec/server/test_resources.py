@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import check
-from sockspec.handle import RUNTIME_THREADS, SPIN_HINT
 from sockspec.proc import TreeState
+from sockspec.serverspec.hints import SPIN as SPIN_HINT
 
 pytestmark = pytest.mark.behaviour(
-    "resources: no busy-waiting, and no leaks over many clients", seed="§5-§7 server loops"
+    "resources: no busy-waiting, and no leaks over many clients", notes="§5-§7 server loops"
 )
 
 # More than 256: a fixed table of 256 client slots that are never given back runs out.
@@ -68,18 +68,21 @@ def test_silent_client_uses_no_cpu_and_stays_connected(server):
     server.chat(client, b"still here after the silence")
 
 
+STDIN_SPIN_HINT = (
+    "the server polls its standard input without blocking (a non-blocking read() retried at once on "
+    "EAGAIN): block in fgets()/getline(), or wait with poll()/select()"
+)
+
+
 @pytest.mark.replies("stdin")
+@pytest.mark.likely_bug(STDIN_SPIN_HINT)
 def test_no_cpu_while_waiting_for_the_operator(server):
     """A client sends a message; once the server has read it, it waits for the operator's line:
     meanwhile it must use (almost) no CPU, and then send the line."""
     with server.connect() as client:
         server.ask(client, b"what do you say?")
         server.expect_read(client, "the client's message")
-        server.expect_idle(
-            "while it waits for the operator to type",
-            spin_hint="the server polls its standard input without blocking (a non-blocking read() "
-            "retried at once on EAGAIN): block in fgets()/getline(), or wait with poll()/select()",
-        )
+        server.expect_idle("while it waits for the operator to type", spin_hint=STDIN_SPIN_HINT)
         server.expect_answer(client, b"what do you say?")
 
 
@@ -115,7 +118,7 @@ def test_nothing_leaks_over_many_clients(server):
 
 def expect_back_to(server, base, clients: int) -> TreeState:
     """The server's descriptors, threads and children are back to `base` once `clients` clients have left."""
-    threads = base.threads + RUNTIME_THREADS
+    threads = base.threads + server.RUNTIME_THREADS
     settled = server.wait_state(
         lambda s: s.fds <= base.fds and s.threads <= threads and not server.client_children(s) and not s.zombies
     )
@@ -127,7 +130,7 @@ def expect_back_to(server, base, clients: int) -> TreeState:
     )
     check(
         settled.threads <= threads,
-        f"{base.threads} thread(s) {after}, as before (or at most {RUNTIME_THREADS} more, which a runtime "
+        f"{base.threads} thread(s) {after}, as before (or at most {server.RUNTIME_THREADS} more, which a runtime "
         "may keep for itself)",
         f"{settled.threads} run",
     )

@@ -15,7 +15,7 @@ from sockspec import proc
 from sockspec.failure import check
 
 pytestmark = [
-    pytest.mark.behaviour("reaping: no zombie children, and no child outlives its client", seed="§6.2 SIGCHLD"),
+    pytest.mark.behaviour("reaping: no zombie children, and no child outlives its client", notes="§6.2 SIGCHLD"),
     pytest.mark.models("forking"),
 ]
 
@@ -23,6 +23,12 @@ CHILD_EXIT_HINT = (
     "the child process does not exit after its client leaves: when recv() returns 0 it must close "
     "the socket and exit() (the seed's child breaks out of its loop and falls back into the parent's "
     "accept() loop)"
+)
+
+
+REAP_HINT = (
+    "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
+    "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)"
 )
 
 
@@ -39,11 +45,11 @@ def expect_children_gone(server, after: str) -> None:
         not settled.zombies,
         f"every exited child to be reaped {after}",
         f"{len(settled.zombies)} zombie(s) remain after {server.timeouts.settle:g} s: {proc.pids(settled.zombies)}",
-        "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
-        "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)",
+        REAP_HINT,
     )
 
 
+@pytest.mark.likely_bug(CHILD_EXIT_HINT)
 def test_child_exits_and_is_reaped_after_its_client(server):
     """A client chats and closes: its child must exit and be reaped."""
     with server.connect() as client:
@@ -64,6 +70,7 @@ def test_child_exits_after_its_client_resets(server):
     expect_children_gone(server, "after its client reset the connection")
 
 
+@pytest.mark.likely_bug(REAP_HINT)
 def test_no_zombies_after_many_clients_leave_at_once(server):
     """Thirty clients connect and chat, then all close at the same moment, so their children exit
     together: none may stay a zombie."""
@@ -74,6 +81,7 @@ def test_no_zombies_after_many_clients_leave_at_once(server):
     expect_children_gone(server, "after thirty clients left at once")
 
 
+@pytest.mark.likely_bug(REAP_HINT)
 def test_no_zombies_after_clients_leave_one_by_one(server):
     """Five clients come and go one after the other; no zombie may remain."""
     for i in range(5):

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from sockspec import proc
+from sockspec import tcp
 from tests import program_environment
 from tests.bench.conftest import QUICK, ROOT, run_bench
 from tests.harness.conftest import processes_mentioning
@@ -141,7 +141,7 @@ class TestCleanup:
         for column in json.loads(done.stdout)["columns"]:
             assert processes_mentioning(f"--port {column['port']}") == []
             assert processes_mentioning(f" 127.0.0.1 {column['port']}") == []  # the C baseline's argv
-            assert proc.listeners_on(column["port"]) == {}
+            assert tcp.listeners_on(column["port"]) == {}
 
     def test_an_interrupted_run_stops_every_server_with_status_130(self):
         marker = f"sockspec-bench-{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from sockspec.bench.cli import CLIENT_GOAL
+from sockspec.bench.command import CLIENT_GOAL
 from tests.bench.conftest import run_bench
 
 pytestmark = pytest.mark.skipif(

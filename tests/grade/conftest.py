@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from sockspec.grade.reports import folder_name
+from sockspec.grade.report_files import folder_name
 from tests import program_environment
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sockspec.grade import address, discover, reports, scoring
+from sockspec.grade import address, discover, report_files, scoring
 from sockspec.grade.progress import Progress
 from sockspec.grade.record import Record, judge
 from sockspec.grade.scoring import ScoredTest
@@ -246,14 +246,14 @@ def sample_record() -> Record:
 
 class TestReports:
     def test_gradescope_format(self):
-        data = reports.gradescope(sample_record())
+        data = report_files.gradescope(sample_record())
         assert data["score"] == 1.0 and data["max_score"] == 2.0
         assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
         assert data["tests"][1]["output"] == "DETAILS with <tags> & ampersands"
         assert all(t["visibility"] == "visible" for t in data["tests"])
 
     def test_junit_is_valid_xml(self):
-        suite = ET.fromstring(reports.junit(sample_record()).split("\n", 1)[1])
+        suite = ET.fromstring(report_files.junit(sample_record()).split("\n", 1)[1])
         assert suite.get("tests") == "2" and suite.get("failures") == "1"
         failure = suite.find("testcase/failure")
         assert failure.get("message") == "it <broke> & left" and "DETAILS" in failure.text
@@ -264,9 +264,9 @@ class TestReports:
         assert again == record and again.failed == ["id"]
 
     def test_html_escapes_and_links(self):
-        from sockspec.grade import report_html
+        from sockspec.grade import class_page
 
-        page = report_html.render([sample_record()], {"role": "server", "model": "threaded", "reply": "echo"})
+        page = class_page.render([sample_record()], {"role": "server", "model": "threaded", "reply": "echo"})
         assert "<tags>" not in page and "&lt;tags&gt;" in page
         assert 'href="#s0-ann-close"' in page and 'id="s0-ann-close"' in page
 
@@ -291,12 +291,12 @@ def test_fixtures_carry_a_header():
 
 
 def test_submissions_do_not_see_the_graders_secrets(monkeypatch, tmp_path):
-    from sockspec.grade import run
+    from sockspec.grade import job
 
     monkeypatch.setenv("CI_TOKEN", "secret")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-n auto")
     monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
-    env = run._spec_env(tmp_path)
+    env = job._spec_env(tmp_path)
     assert "CI_TOKEN" not in env and "PYTEST_ADDOPTS" not in env and "PYTHONPATH" not in env and env["PATH"]
 
 
@@ -338,19 +338,19 @@ def test_client_probe_sees_a_connect_to_loopback(tmp_path):
 def test_client_spec_command(tmp_path, impl, name, binary, chosen):
     """A client is graded with spec/client, told where to go as the probe found it, confined, and
     named in its reports by the file the student handed in."""
-    from sockspec.grade import run
+    from sockspec.grade import job
     from sockspec.grade.cgroups import Limits
     from sockspec.timeouts import Timeouts
 
-    settings = run.Settings(
+    assignment = job.Assignment(
         project=tmp_path, model="", reply="", timeout=60, limits=Limits(512, 1 << 30, 1), waits=Timeouts(),
         spec_options=("--sockspec-time-scale=1",), weights={}, applicable=(), fingerprint="", role="client",
         binary=binary,
     )  # fmt: skip
     box = str(tmp_path / "box")
-    program = run.Program([], impl.replace("{box}", box), name)
+    program = job.Program([], impl.replace("{box}", box), name)
     placement = address.Placement("192.168.153.128", 19999, ["192.168.153.128"], fixed_option="--client-address")
-    argv = run._spec_argv(program, tmp_path, settings, placement)
+    argv = job._spec_argv(program, tmp_path, assignment, placement)
     assert argv[1:7] == ["-I", "-B", "-m", "pytest", str(tmp_path / "spec" / "client"), "-q"]
     expected = [part.replace("{box}", box) for part in chosen]
     assert argv[argv.index("--client") : argv.index("--client") + len(expected)] == expected

@@ -9,22 +9,22 @@ import subprocess
 import sys
 import threading
 
-from sockspec import proc
+from sockspec import proc, tcp
 from sockspec.timeouts import wait_for
 
 
 def test_listening_sockets_and_both_ends_of_a_connection():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
-        (inode,) = proc.listeners_on(port).keys()
+        (inode,) = tcp.listeners_on(port).keys()
         assert inode in proc.socket_inodes(os.getpid())
         with socket.create_connection(("127.0.0.1", port)) as client:
-            end = proc.server_end(client)
+            end = tcp.server_end(client)
             assert end is not None and end.inode == 0, "not accepted yet: no inode"
             conn, _ = listener.accept()
             with conn:
                 client.sendall(b"12345")
-                end = proc.server_end(client)
+                end = tcp.server_end(client)
                 assert end.inode in proc.socket_inodes(os.getpid())
                 assert end.receive_queue == 5
 
@@ -38,7 +38,7 @@ def test_ipv6_sockets_are_decoded():
         return  # no IPv6 on this machine
     with listener:
         port = listener.getsockname()[1]
-        assert list(proc.listeners_on(port).values()) == [("::1", port)]
+        assert list(tcp.listeners_on(port).values()) == [("::1", port)]
 
 
 def test_tree_state_counts_children_zombies_and_threads():
@@ -90,7 +90,7 @@ def test_a_process_whose_main_thread_exited_lives_on_in_its_other_threads():
         try:
             port = int(program.stdout.readline())
             assert proc.is_live(program.pid)
-            (inode,) = proc.listeners_on(port)
+            (inode,) = tcp.listeners_on(port)
             assert inode in proc.socket_inodes(program.pid)
             assert wait_for(lambda: proc.threads_all_sleeping(program.pid), 5), "its thread waits in accept()"
         finally:

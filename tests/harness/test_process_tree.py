@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from sockspec import proc
-from sockspec.process_tree import ProcessTree, become_subreaper, describe_exit, sweep_orphans
+from sockspec.process_tree import ProcessTree, describe_exit, sweep_orphans
+from sockspec.signals import become_subreaper
 from sockspec.timeouts import wait_for
 
 # A parent that forks a child which calls setsid() (escaping the process group) and a
@@ -89,7 +90,7 @@ def test_sweep_orphans_kills_daemons_of_trees_never_stopped(tmp_path):
     tree = start(DAEMON, str(tmp_path / "pids"))
     daemon = daemon_pids(tree, tmp_path / "pids")
     tree.popen.wait()
-    sweep_orphans()
+    sweep_orphans(5.0)
     assert not daemon & proc.process_table().keys(), "a daemon outlived the sweep, or was not reaped"
     tree.stop(signal.SIGKILL, 1)
 

@@ -18,9 +18,10 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from sockspec import server
-from sockspec.process_tree import arm_cleanup, sweep_orphans
-from sockspec.server import ServerProcess, ServerStartError
+from sockspec.process_tree import sweep_orphans
+from sockspec.serverspec import launch
+from sockspec.serverspec.launch import ServerProcess, ServerStartError
+from sockspec.signals import arm_cleanup
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts
 
@@ -94,7 +95,7 @@ class ServerPool:
 
     def _launch(self, target: Target, port: int | None) -> ServerProcess:
         began = time.monotonic()
-        process = server.start(target, self.host, self.timeouts, port=port, log_path=self.log_path)
+        process = launch.start(target, self.host, self.timeouts, port=port, log_path=self.log_path)
         with self._lock:
             self._running.append(process)
             self._start_seconds[target] = time.monotonic() - began
@@ -123,4 +124,4 @@ class ServerPool:
         for process in running:
             self.stop(process)
         if self._armed:
-            sweep_orphans()
+            sweep_orphans(self.timeouts.sweep)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from sockspec.operator_input import Operator
+from sockspec.typist import Typist
 
 
 def test_a_typed_line_is_pending_until_read_and_can_be_taken_back():
-    operator = Operator()
+    operator = Typist()
     try:
         line = operator.next_line()
         assert operator.next_line() != line
@@ -22,7 +22,7 @@ def test_a_typed_line_is_pending_until_read_and_can_be_taken_back():
 
 
 def test_the_servers_end_stays_blocking():
-    operator = Operator()
+    operator = Typist()
     try:
         # Our own read end is non-blocking; the server's must not be, or its reads fail with EAGAIN.
         assert os.get_blocking(operator.server_end)

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from sockspec.grade import report_html
+from sockspec.grade import class_page
 from sockspec.grade.record import RECORD_FILE, Record
 from sockspec.grade.scoring import NOT_RUN, PASSED
 
@@ -31,7 +31,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def summary(records: list[Record], graded: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`graded` is record.assignment(): role, model and reply."""
+    """`graded` is record.graded_as(): role, model and reply."""
     return {**graded, "submissions": [r.summary_row() for r in records], **(extra or {})}
 
 
@@ -51,14 +51,14 @@ SUBMISSION_FILES = ("results.json", "junit.xml", "build.txt", "server.txt", "spe
 
 def write_class_reports(out: Path, records: list[Record], graded: dict[str, Any], extra: dict[str, Any]) -> None:
     """summary.json, summary.csv and report.html for `records`, whose folders are in `out`; `graded` is
-    record.assignment(): role, model and reply."""
+    record.graded_as(): role, model and reply."""
     write_atomic(out / "summary.json", json.dumps(summary(records, graded, extra), indent=1))
     write_atomic(out / "summary.csv", summary_csv(records))
     files = {
         r.name: [f"{folder_name(r.name)}/{f}" for f in SUBMISSION_FILES if (out / folder_name(r.name) / f).exists()]
         for r in records
     }
-    write_atomic(out / "report.html", report_html.render(records, graded, files))
+    write_atomic(out / "report.html", class_page.render(records, graded, files))
 
 
 def folder_name(name: str) -> str:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from sockspec import targets
 from sockspec.bench import columns as columns_
-from sockspec.bench import measure, pinning, report
-from sockspec.bench import run as run_
-from sockspec.server import ServerStartError
+from sockspec.bench import measure, pinning, report, session
+from sockspec.serverspec.launch import ServerStartError
 from sockspec.targets import ImplError
 from sockspec.timeouts import Timeouts
 
@@ -129,11 +128,11 @@ def _bench(args: argparse.Namespace) -> int:
     except ImplError as error:
         print(f"sockspec bench: {error}", file=sys.stderr)
         return USAGE_ERROR
-    settings = run_.Settings(args.seconds, args.repeat, pinning.choose(not args.no_pin))
+    sampling = session.Sampling(args.seconds, args.repeat, pinning.choose(not args.no_pin))
     figures = measure.figures(model, clients)
     progress = _progress if sys.stderr.isatty() else _silent
     try:
-        results = run_.run(columns, figures, settings, c_client, progress)
+        results = session.run(columns, figures, sampling, c_client, progress)
     except ServerStartError as error:
         progress("")
         print(f"sockspec bench: {error.reason}", file=sys.stderr)
@@ -148,7 +147,7 @@ def _bench(args: argparse.Namespace) -> int:
     return _status(results, args.check_client)
 
 
-def _status(results: run_.Results, check_client: bool) -> int:
+def _status(results: session.Results, check_client: bool) -> int:
     first = results.columns[0]
     if any(results.cell(figure, first).best is None for figure in results.figures):
         return 1

@@ -84,7 +84,7 @@ def render(
     files: dict[str, list[str]] | None = None,
     title: str = "sockspec grades",
 ) -> str:
-    """The page; `graded` is record.assignment() (role, model, reply); `files` maps a student to
+    """The page; `graded` is record.graded_as() (role, model, reply); `files` maps a student to
     their report files, as links relative to the page."""
     families = families_of(records)
     anchors = _anchors(records)

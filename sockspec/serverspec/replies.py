@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 
-from sockspec.client import Client, Exchange, converse
 from sockspec.failure import SpecFailure, Transcript, preview
-from sockspec.operator_input import Operator
+from sockspec.serverspec.connection import Client, Exchange, converse
+from sockspec.typist import Typist
 
 MISDIRECTED_HINT = (
     "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
@@ -51,7 +51,7 @@ class StdinReplies:
     that has that message.
     """
 
-    def __init__(self, operator: Operator, transcript: Transcript, clients: list[Client]) -> None:
+    def __init__(self, operator: Typist, transcript: Transcript, clients: list[Client]) -> None:
         self.operator = operator
         self.transcript = transcript
         self.clients = clients  # every client of the test, to find a reply that went astray

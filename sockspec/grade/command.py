@@ -1,4 +1,4 @@
-"""`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its reports.
+"""`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its report_files.
 
 `--role client` grades a class of clients instead, with the client half of
 the spec and everything else the same.
@@ -25,17 +25,17 @@ import traceback
 from pathlib import Path
 
 from sockspec import timeouts
-from sockspec.grade import reports, sandbox
+from sockspec.grade import report_files, sandbox
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission, discover, shard
 from sockspec.grade.isolation import Isolation, detect
+from sockspec.grade.job import Assignment, grade, new_record, save
 from sockspec.grade.progress import Progress, clock
-from sockspec.grade.record import Record, assignment
-from sockspec.grade.reports import folder_name
-from sockspec.grade.run import Settings, grade, new_record, save
+from sockspec.grade.record import Record, graded_as
+from sockspec.grade.report_files import folder_name
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
 from sockspec.paths import PACKAGE, PROJECT, SPEC
-from sockspec.process_tree import take_back_ctrl_c
+from sockspec.signals import take_back_ctrl_c
 from sockspec.targets import MODELS, REPLIES
 
 ROLES = ("server", "client")
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         args.jobs = 1
     try:
         decisive = spec_options + [str(args.timeout)] + (["--client-binary"] if args.client_binary else [])
-        settings = Settings(
+        assignment = Assignment(
             project=PROJECT,
             model=args.model,
             reply=args.reply,
@@ -170,13 +170,13 @@ def main(argv: list[str] | None = None) -> int:
             binary=args.client_binary,
             readable=tuple(str(path.resolve()) for path in args.sandbox_read),
         )
-        return _grade_all(submissions, settings, isolation, args, (shard_index, shard_count), err)
+        return _grade_all(submissions, assignment, isolation, args, (shard_index, shard_count), err)
     finally:
         isolation.close()
 
 
 def _grade_all(
-    submissions: list[Submission], settings: Settings, isolation: Isolation, args: argparse.Namespace,
+    submissions: list[Submission], assignment: Assignment, isolation: Isolation, args: argparse.Namespace,
     shard_of: tuple[int, int], err,
 ) -> int:  # fmt: skip
     progress = Progress(len(submissions), err)
@@ -189,9 +189,9 @@ def _grade_all(
         if (
             previous
             and not args.force
-            and (previous.digest, previous.fingerprint) == (sub.digest, settings.fingerprint)
+            and (previous.digest, previous.fingerprint) == (sub.digest, assignment.fingerprint)
         ):
-            records[sub.name] = _rescore(previous, settings, args.out)
+            records[sub.name] = _rescore(previous, assignment, args.out)
             progress.finished(records[sub.name], reused=True)
         else:
             todo.append(sub)
@@ -206,7 +206,7 @@ def _grade_all(
     def work(sub: Submission) -> Record:
         slot = slots.get()
         try:
-            return grade(sub, settings, isolation, slot, args.out, scratch, active)
+            return grade(sub, assignment, isolation, slot, args.out, scratch, active)
         finally:
             slots.put(slot)
 
@@ -223,7 +223,7 @@ def _grade_all(
             return
         except Exception:  # a bug of ours must not cost the other students their grades
             failures += 1
-            record = _internal_error(sub, settings, args.out, traceback.format_exc())
+            record = _internal_error(sub, assignment, args.out, traceback.format_exc())
         records[sub.name] = record
         progress.finished(record)
 
@@ -252,7 +252,8 @@ def _grade_all(
     if alike := all_failed_alike(finished):
         progress.note(f"sockspec grade: EVERY SUBMISSION FAILED THE SAME WAY: {alike}; check the grading set-up")
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
-    reports.write_class_reports(args.out, finished, assignment(settings.role, settings.model, settings.reply), extra)
+    graded = graded_as(assignment.role, assignment.model, assignment.reply)
+    report_files.write_class_reports(args.out, finished, graded, extra)
     print(
         f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
         f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ "
@@ -271,20 +272,20 @@ def all_failed_alike(records: list[Record]) -> str:
     return records[0].reason if len(reasons) == 1 else ""
 
 
-def _rescore(record: Record, settings: Settings, out: Path) -> Record:
+def _rescore(record: Record, assignment: Assignment, out: Path) -> Record:
     """An unchanged submission keeps its outcomes; its points follow the current weights."""
     outcomes = {t.nodeid: {"outcome": t.outcome, "summary": t.summary, "details": t.details, "duration": t.duration}
                 for t in record.tests if t.outcome != "not run"}  # fmt: skip
-    record.tests = settings.tests(outcomes)
-    reports.write_submission(out / folder_name(record.name), record)
+    record.tests = assignment.tests(outcomes)
+    report_files.write_submission(out / folder_name(record.name), record)
     return record
 
 
-def _internal_error(sub: Submission, settings: Settings, out: Path, trace: str) -> Record:
+def _internal_error(sub: Submission, assignment: Assignment, out: Path, trace: str) -> Record:
     reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
-    record = new_record(sub, settings, "error", reason)
+    record = new_record(sub, assignment, "error", reason)
     record.problem = reason
-    record.tests = settings.tests({})
+    record.tests = assignment.tests({})
     save(record, out / folder_name(sub.name), {"grader-error.txt": trace.encode()})
     return record
 

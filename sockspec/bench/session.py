@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sockspec import server as servers
 from sockspec.bench import pinning
 from sockspec.bench.columns import Column
 from sockspec.bench.measure import Figure, measure
 from sockspec.bench.pinning import Cpus
-from sockspec.process_tree import arm_cleanup, sweep_orphans
-from sockspec.server import ServerProcess, ServerStartError
+from sockspec.process_tree import sweep_orphans
+from sockspec.serverspec import launch
+from sockspec.serverspec.launch import ServerProcess, ServerStartError
+from sockspec.signals import arm_cleanup
 from sockspec.targets import Target
 from sockspec.timeouts import Timeouts
 
@@ -27,7 +28,7 @@ HOST = "127.0.0.1"  # loopback only: the benchmark never leaves the machine
 
 
 @dataclass(frozen=True)
-class Settings:
+class Sampling:
     seconds: float  # measured, per sample
     repeat: int  # samples per figure and column
     cpus: Cpus | None
@@ -57,7 +58,7 @@ class Cell:
 class Results:
     columns: list[Column]
     figures: list[Figure]
-    settings: Settings
+    settings: Sampling
     cells: dict[tuple[str, str], Cell]  # (figure key, column name)
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -71,7 +72,7 @@ class Results:
 def run(
     columns: list[Column],
     figures: list[Figure],
-    settings: Settings,
+    settings: Sampling,
     c_client: Path | None,
     progress: Callable[[str], None],
 ) -> Results:
@@ -93,7 +94,7 @@ def run(
             if column.server not in started:
                 progress(f"starting {column.server.impl}")
                 try:
-                    process = servers.start(column.server, HOST, Timeouts())
+                    process = launch.start(column.server, HOST, Timeouts())
                 except ServerStartError as error:
                     printed = f" (it printed: {error.output[-1]})" if error.output else ""
                     raise ServerStartError(f"{column.server.impl} did not start: {error.reason}{printed}", []) from None
@@ -106,7 +107,7 @@ def run(
     finally:
         os.sched_setaffinity(0, affinity)
         stop_all()
-        sweep_orphans()
+        sweep_orphans(Timeouts().sweep)
         results.load_after = os.getloadavg()
     return results
 
@@ -115,7 +116,7 @@ def _measure_figure(
     figure: Figure,
     columns: list[Column],
     started: dict[Target, ServerProcess],
-    settings: Settings,
+    settings: Sampling,
     c_client: Path | None,
     results: Results,
     progress: Callable[[str], None],

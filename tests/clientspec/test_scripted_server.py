@@ -7,18 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from sockspec.clientspec.peer import ListenError, Peer, listen
+from sockspec.clientspec.scripted_server import ListenError, ServerEnd, listen
 from sockspec.failure import SpecFailure, Transcript
 
 
 @pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, Peer]]:
-    """(the client's socket, the harness's Peer) over loopback."""
+def pair() -> Iterator[tuple[socket.socket, ServerEnd]]:
+    """(the client's socket, the harness's ServerEnd) over loopback."""
     listener = listen("127.0.0.1", 0)
     client = socket.create_connection(listener.getsockname())
     conn, _ = listener.accept()
     listener.close()
-    peer = Peer(conn, Transcript(), lambda: 2.0)
+    peer = ServerEnd(conn, Transcript(), lambda: 2.0)
     try:
         yield client, peer
     finally:

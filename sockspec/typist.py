@@ -21,7 +21,7 @@ from sockspec import proc
 from sockspec.timeouts import wait_for
 
 
-class Operator:
+class Typist:
     """Writes reply lines into a server's stdin, one at a time."""
 
     def __init__(self) -> None:

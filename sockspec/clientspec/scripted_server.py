@@ -3,7 +3,7 @@
 A test decides what the server does and when: read the typed line, answer
 with any reply, in one send() or in pieces, late, or not at all, close the
 connection or reset it.  Every wait is bounded by a named deadline and
-every step is recorded in the test's transcript, like `sockspec.client`
+every step is recorded in the test's transcript, like `sockspec.serverspec.connection`
 does for the server half.
 
 Framing: the seed's client sends a typed line without its newline; others
@@ -56,7 +56,7 @@ def listen(host: str, port: int, accept: bool = True) -> socket.socket:
     return sock
 
 
-class Peer:
+class ServerEnd:
     """The server's end of the client's connection."""
 
     name = "server"

@@ -8,7 +8,7 @@ messages); everything the student wrote runs only inside it.  The spec
 itself also runs inside, as the same sandbox's child, so the spec's client
 (grading a server) or the spec's server (grading a client) shares the
 submission's network namespace and its hard-coded address.  Servers and
-clients go through the same steps; `Settings.role` says which half of the
+clients go through the same steps; `Assignment.role` says which half of the
 spec runs and how the program is told where to go.
 """
 
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sockspec import build
-from sockspec.grade import address, reports
+from sockspec.grade import address, report_files
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission
 from sockspec.grade.isolation import Isolation
 from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
-from sockspec.grade.reports import folder_name
+from sockspec.grade.report_files import folder_name
 from sockspec.grade.sandbox import Active, Cancelled, GraderFault, Sandbox
 from sockspec.grade.scoring import ScoredTest, client_selection, read_results, score
 from sockspec.process_tree import describe_exit
@@ -39,7 +39,7 @@ OUTPUT_CAP = 1 << 20  # bytes kept of the spec's output and of the servers' outp
 
 
 @dataclass(frozen=True)
-class Settings:
+class Assignment:
     """What every submission of one grading run shares."""
 
     project: Path  # holds spec/server and spec/client
@@ -71,18 +71,18 @@ class Settings:
 
 
 def grade(
-    sub: Submission, settings: Settings, isolation: Isolation, slot: int, out: Path, scratch: Path, active: Active
+    sub: Submission, assignment: Assignment, isolation: Isolation, slot: int, out: Path, scratch: Path, active: Active
 ) -> Record:
     """Grade `sub` and write its reports to `out`/<name>; raises sandbox.Cancelled on interruption."""
     started = time.monotonic()
-    record = new_record(sub, settings)
-    record.fingerprint = settings.fingerprint
+    record = new_record(sub, assignment)
+    record.fingerprint = assignment.fingerprint
     work = scratch / f"{slot}-{folder_name(sub.name)}"  # the slot keeps two look-alike names apart
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     files: dict[str, bytes] = {}
     try:
-        _grade_into(record, sub, settings, isolation, slot, work, files, active)
+        _grade_into(record, sub, assignment, isolation, slot, work, files, active)
     finally:
         record.seconds = time.monotonic() - started
         for name in ("server.txt", "spec-output.txt"):
@@ -95,16 +95,16 @@ def grade(
     return record
 
 
-def new_record(sub: Submission, settings: Settings, verdict: str = "error", reason: str = "") -> Record:
-    return Record(sub.name, sub.kind, settings.model, settings.reply, verdict, reason, digest=sub.digest,
-                  role=settings.role)  # fmt: skip
+def new_record(sub: Submission, assignment: Assignment, verdict: str = "error", reason: str = "") -> Record:
+    return Record(sub.name, sub.kind, assignment.model, assignment.reply, verdict, reason, digest=sub.digest,
+                  role=assignment.role)  # fmt: skip
 
 
 def save(record: Record, folder: Path, files: dict[str, bytes]) -> None:
     """Write every report of one submission into a fresh folder, then swap it in whole."""
     fresh = folder.with_name(f".{folder.name}.new")
     shutil.rmtree(fresh, ignore_errors=True)
-    reports.write_submission(fresh, record)
+    report_files.write_submission(fresh, record)
     for name, data in files.items():
         (fresh / name).write_bytes(data)
     old = folder.with_name(f".{folder.name}.old")
@@ -115,37 +115,37 @@ def save(record: Record, folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _grade_into(
-    record: Record, sub: Submission, settings: Settings, isolation: Isolation, slot: int, work: Path,
+    record: Record, sub: Submission, assignment: Assignment, isolation: Isolation, slot: int, work: Path,
     files: dict[str, bytes], active: Active,
 ) -> None:  # fmt: skip
     if sub.problem or sub.program is None:
-        _error(record, settings, sub.problem or "nothing to run")
+        _error(record, assignment, sub.problem or "nothing to run")
         return
     hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
-    role = address.ROLES[settings.role]
+    role = address.ROLES[assignment.role]
     if role is address.CLIENT and not isolation.namespaces and (unsafe := _reaches_out(hints)):
-        _error(record, settings, unsafe)
+        _error(record, assignment, unsafe)
         return
     job = f"job-{slot}-{folder_name(sub.name)}"
-    with Sandbox(isolation, slot, work, settings.limits, job, active, settings.readable) as sandbox:
+    with Sandbox(isolation, slot, work, assignment.limits, job, active, assignment.readable) as sandbox:
         _stage(sub, sandbox.staged)
-        program = _program(sub, sandbox.box, settings, sandbox, record, files)
+        program = _program(sub, sandbox.box, assignment, sandbox, record, files)
         if program is None:
             return
-        deadline = time.monotonic() + settings.timeout
+        deadline = time.monotonic() + assignment.timeout
         placement = address.Placement(fixed_option=role.fixed_option)
         if isolation.namespaces:
             env = dict(_environment(), PORT=str(PROBE_PORT), HOST=PROBE_HOST, PYTHONUNBUFFERED="1")
             argv = [part.replace("{host}", PROBE_HOST).replace("{port}", str(PROBE_PORT)) for part in program.argv]
-            wait = min(settings.waits.start, settings.timeout)
+            wait = min(assignment.waits.start, assignment.timeout)
             seen = sandbox.probe(argv, env, wait, role.name)
             placement = address.place(seen, PROBE_PORT, hints, wait, role)
             if placement.problem:
-                _error(record, settings, placement.problem + _cap_notes(sandbox.events(), settings.limits))
+                _error(record, assignment, placement.problem + _cap_notes(sandbox.events(), assignment.limits))
                 return
             record.note = placement.note
         outcome = sandbox.run(
-            _spec_argv(program, work, settings, placement),
+            _spec_argv(program, work, assignment, placement),
             _spec_env(work),
             placement.loopback,
             work / "spec-output.txt",
@@ -157,20 +157,20 @@ def _grade_into(
     files["results.jsonl"] = _capped(work / "results.jsonl", 16 * OUTPUT_CAP)
     startup = found["startup_error"]
     if startup is not None:
-        _error(record, settings, f"does not start: {startup['reason']}" + _cap_notes(events, settings.limits))
+        _error(record, assignment, f"does not start: {startup['reason']}" + _cap_notes(events, assignment.limits))
         return
     if not found["started"] and not outcome.timed_out and not starved:
         raise GraderFault(f"the spec run did not start (exit status {outcome.status}): "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
-    record.tests = settings.tests(found["tests"])
+    record.tests = assignment.tests(found["tests"])
     ended_early = ""
     if not outcome.timed_out and not found["ended"]:
         ended_early = f"the spec run ended before its last test: {describe_exit(_as_returncode(outcome.status), 'it')}"
     elif found["ended"] and found["exitstatus"] not in (0, 1) and not starved:
         raise GraderFault(f"the spec run ended with status {found['exitstatus']}: "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
-    record.verdict, record.reason = judge(record.tests, outcome.timed_out, settings.timeout, ended_early)
-    record.reason += _cap_notes(events, settings.limits)
+    record.verdict, record.reason = judge(record.tests, outcome.timed_out, assignment.timeout, ended_early)
+    record.reason += _cap_notes(events, assignment.limits)
 
 
 @dataclass(frozen=True)
@@ -196,25 +196,25 @@ def _stage(sub: Submission, staged: Path) -> None:
 
 
 def _program(
-    sub: Submission, box: Path, settings: Settings, sandbox: Sandbox, record: Record, files: dict[str, bytes]
+    sub: Submission, box: Path, assignment: Assignment, sandbox: Sandbox, record: Record, files: dict[str, bytes]
 ) -> Program | None:
     """How to start the program, building it first (in its sandbox); None after a build failure verdict."""
     assert sub.program is not None
     relative = sub.program.relative_to(sub.path.parent if sub.path.is_file() else sub.path)
-    told = settings.arguments
+    told = assignment.arguments
     if sub.kind == "run":
         return Program([str(box / relative), *told], f"cmd:exec {box / relative} {' '.join(told)}",
                        f"cmd:./run {' '.join(told)}")  # fmt: skip
     if sub.kind == "python":
         return Program([sys.executable, str(box / relative), *told], str(box / relative), str(relative))
-    binary = _build(sub, box / relative, settings, sandbox, record, files)
+    binary = _build(sub, box / relative, assignment, sandbox, record, files)
     if binary is None:
         return None
     return Program([str(binary), *told], f"cmd:exec {binary} {' '.join(told)}", str(relative))
 
 
 def _build(
-    sub: Submission, source: Path, settings: Settings, sandbox: Sandbox, record: Record, files: dict[str, bytes]
+    sub: Submission, source: Path, assignment: Assignment, sandbox: Sandbox, record: Record, files: dict[str, bytes]
 ) -> Path | None:
     """Compile the submission's C or C++ source inside its sandbox (cached by content); its binary,
     or None after a build failure verdict."""
@@ -229,14 +229,14 @@ def _build(
     else:
         made = source.with_name(f".sockspec-build-{source.stem}")
         argv = build.command(source.suffix, source, made)
-        built = sandbox.build(argv, _environment(), str(made), binary.name, settings.waits.build)
+        built = sandbox.build(argv, _environment(), str(made), binary.name, assignment.waits.build)
         output = built.output.replace(f"{sandbox.box}/", "")
         if built.timed_out:
-            output += f"\nerror: the compiler did not finish within {settings.waits.build:g} s\n"
+            output += f"\nerror: the compiler did not finish within {assignment.waits.build:g} s\n"
         if not built.ok:
             files["build.txt"] = output.encode()
             record.build_output = output[:BUILD_OUTPUT_LIMIT]
-            _error(record, settings, f"does not compile: {build.BuildError(source, output).first_error}")
+            _error(record, assignment, f"does not compile: {build.BuildError(source, output).first_error}")
             return None
         build.store(source.suffix, data, binary, output, source.stem)
     files["build.txt"] = (output or "compiled without messages\n").encode()
@@ -260,18 +260,18 @@ def _reaches_out(hints: address.Hints) -> str:
     )
 
 
-def _spec_argv(program: Program, work: Path, settings: Settings, placement: address.Placement) -> list[str]:
+def _spec_argv(program: Program, work: Path, assignment: Assignment, placement: address.Placement) -> list[str]:
     """The spec run: privileged, isolated from any folder and environment (-I), writing no bytecode
     (-B); the programs it starts are confined by the job's confine.json."""
-    if settings.role == "server":
-        chosen = ["--impl", program.impl, "--impl-name", program.name, "--model", settings.model,
-                  "--reply", settings.reply, "--server-log", str(work / "server.txt")]  # fmt: skip
+    if assignment.role == "server":
+        chosen = ["--impl", program.impl, "--impl-name", program.name, "--model", assignment.model,
+                  "--reply", assignment.reply, "--server-log", str(work / "server.txt")]  # fmt: skip
     else:
-        chosen = ["--client", program.impl, "--client-name", program.name, *client_selection(settings.binary)]
+        chosen = ["--client", program.impl, "--client-name", program.name, *client_selection(assignment.binary)]
     return [
-        sys.executable, "-I", "-B", "-m", "pytest", str(settings.project / "spec" / settings.role), "-q",
+        sys.executable, "-I", "-B", "-m", "pytest", str(assignment.project / "spec" / assignment.role), "-q",
         "-p", "no:cacheprovider", *chosen, "--sockspec-results", str(work / "results.jsonl"),
-        "--sockspec-confine", str(work / "confine.json"), *placement.address_option, *settings.spec_options,
+        "--sockspec-confine", str(work / "confine.json"), *placement.address_option, *assignment.spec_options,
     ]  # fmt: skip
 
 
@@ -292,9 +292,9 @@ def _spec_env(work: Path) -> dict[str, str]:
                 HYPOTHESIS_STORAGE_DIRECTORY=str(work / ".hypothesis"))  # fmt: skip
 
 
-def _error(record: Record, settings: Settings, reason: str) -> None:
+def _error(record: Record, assignment: Assignment, reason: str) -> None:
     record.verdict, record.reason, record.problem = "error", reason, reason
-    record.tests = settings.tests({})
+    record.tests = assignment.tests({})
 
 
 def _cap_notes(events: dict[str, int], limits: Limits) -> str:

@@ -18,24 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockspec import ports, proc
-from sockspec.operator_input import Operator
+from sockspec import ports, proc, tcp
 from sockspec.output import OutputTail
 from sockspec.process_tree import ProcessTree, describe_exit
 from sockspec.targets import Target
-from sockspec.timeouts import Deadline, Timeouts, wait_for
-
-# Once a socket of the tree listens on our port, the tree gets this long to go quiet (every
-# thread blocked) before its holder is looked at again and taken: a launcher that hands the
-# socket on to the real server holds it too for a moment, and is not the server.  The quiet
-# tree is also the baseline of "back to where it was" checks.
-SETTLE_AFTER_LISTEN = 1.0
-# A tree that has listened only on other ports for this share of the start deadline is told so
-# then, not at the deadline: it bound a port it was not given (hard-coded, or port 0 from
-# atoi(argv[0])), and waiting on would only make every test of the run wait.  A server that
-# also listens elsewhere (an admin port) is accepted as long as it listens on ours by then.
-ELSEWHERE_SHARE = 0.15
-ELSEWHERE_LOOKS = 0.25  # seconds between two reads of the whole socket table (it may be huge) for that
+from sockspec.timeouts import TABLE_INTERVAL, Deadline, Timeouts, wait_for
+from sockspec.typist import Typist
 
 
 class ServerStartError(Exception):
@@ -59,7 +47,7 @@ class ServerProcess:
     host: str
     port: int
     tree: ProcessTree
-    operator: Operator
+    operator: Typist
     timeouts: Timeouts
     pid: int = 0  # the process that holds the listening socket
     listen_address: tuple[str, int] = ("", 0)
@@ -97,7 +85,7 @@ class ServerProcess:
 
     def is_listening(self) -> bool:
         """True if the server still holds a listening socket on its port."""
-        listening = proc.listeners_on(self.port)
+        listening = tcp.listeners_on(self.port)
         return any(inode in listening for inode in proc.socket_inodes(self.pid))
 
     def interrupt(self) -> None:
@@ -139,7 +127,7 @@ def start(
 
 
 def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path: Path | None) -> ServerProcess:
-    operator = Operator()
+    operator = Typist()
     env = dict(os.environ, HOST=host, PORT=str(port), PYTHONUNBUFFERED="1")
     argv = target.argv(host, port)
     try:
@@ -167,13 +155,21 @@ def _wait_listening(server: ServerProcess) -> None:
     quiet: a launcher that passes the socket on holds it too for a moment.
     """
     deadline = Deadline(server.timeouts.start)
-    search = _Search(server, server.timeouts.start * ELSEWHERE_SHARE)
+    # A tree that has listened only on other ports for a while is told so then, not at the start
+    # deadline: it bound a port it was not given (hard-coded, or port 0 from atoi(argv[0])), and
+    # waiting on would only make every test of the run wait.  A server that also listens
+    # elsewhere (an admin port) is accepted as long as it listens on ours by then.
+    search = _Search(server, min(server.timeouts.elsewhere, server.timeouts.start))
     candidate = None
     while wait_for(search.look, deadline.remaining()) and search.found:
         if search.found == candidate or deadline.expired():
             break
         candidate = search.found
-        wait_for(server.tree.quiet, min(SETTLE_AFTER_LISTEN, server.timeouts.start))
+        # The tree gets a moment to go quiet (every thread blocked) before the holder is looked at
+        # again and taken: a launcher that hands the socket on to the real server holds it too for
+        # a moment, and is not the server.  The quiet tree is also the baseline of "back to where
+        # it was" checks.
+        wait_for(server.tree.quiet, min(server.timeouts.listen_settle, server.timeouts.start))
     lines = server.output.last_lines()
     if search.found is None:
         if search.ended:
@@ -228,7 +224,7 @@ class _Search:
             self._seemed_empty, seemed_before = True, self._seemed_empty
             if not seemed_before:
                 return False
-            if _held_by_another_program(server, proc.listeners_on(server.port)) or not ports.is_free(server.port):
+            if _held_by_another_program(server, tcp.listeners_on(server.port)) or not ports.is_free(server.port):
                 raise PortTaken()  # it could not bind: another program holds the port
             self.ended = True
             return True
@@ -236,7 +232,7 @@ class _Search:
         ours = _sockets_of(tree)
         if not ours:
             return False  # no socket yet: no need to read the (possibly huge) socket table
-        listeners = proc.listeners_on(server.port)
+        listeners = tcp.listeners_on(server.port)
         for inode, address in listeners.items():
             if inode in ours:
                 holder = _topmost(proc.holders_of(inode, sorted(tree)))
@@ -252,7 +248,7 @@ class _Search:
         now = time.monotonic()
         if now < self._next_table_read:
             return False
-        self._next_table_read = now + ELSEWHERE_LOOKS
+        self._next_table_read = now + TABLE_INTERVAL
         self.elsewhere = _listening_elsewhere(ours)
         if not self.elsewhere:
             self._elsewhere_since = None
@@ -301,8 +297,8 @@ def _reachable(bound: str, host: str) -> bool:
 
 def _listening_elsewhere(inodes: set[int]) -> str:
     """The address one of the sockets `inodes` listens on, or ''."""
-    for sock in proc.tcp_sockets():
-        if sock.state == proc.TCP_LISTEN and sock.inode in inodes:
+    for sock in tcp.tcp_sockets():
+        if sock.state == tcp.TCP_LISTEN and sock.inode in inodes:
             return f"{sock.local[0]}:{sock.local[1]}"
     return ""
 

@@ -1,0 +1,1 @@
+"""The server half of the spec: the harness plays the clients (and the server's operator), and checks any server."""

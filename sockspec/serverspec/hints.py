@@ -1,0 +1,41 @@
+"""The usual causes the harness itself names, in the course's words, when a failure shows one.
+
+A test's own usual cause is its `likely_bug` marker; these are the causes a
+failure can show whatever the test (a server that spins while measured idle,
+one that stops serving while others are connected), so the handle attaches
+them where it sees them.
+"""
+
+from __future__ import annotations
+
+import signal
+
+NOT_CONCURRENT = (
+    "the server stops answering while other clients are connected: it must hand each accepted "
+    "connection to a new child process or thread and go straight back to accept()"
+)
+CROWD = (
+    "the server is slow to serve each new client: threads or child processes that spin (a "
+    "non-blocking recv() in a loop, `continue` on recv() < 0) while their client is silent eat "
+    "the CPU the others need (block in recv(), or select()/poll(), instead), or every reply is held "
+    "back (a sleep before sending, TCP_CORK never taken off)"
+)
+NOT_CLOSED = "a socket is never closed: close() the accepted socket when its client is done"
+SPIN = (
+    "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
+    "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
+)
+POLL = (
+    "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
+    "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
+    "recv() (or select()/poll() without a timeout) instead"
+)
+
+SIGNALS = {
+    signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
+    "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL",
+    signal.SIGSEGV: "the server crashed with a memory error: a buffer overflow, e.g. recv() given a length "
+    "larger than its buffer (strlen(buf) - 1 of an empty buffer is huge)",
+    signal.SIGABRT: "the server aborted: often the C library detecting a buffer overflow or a double free",
+    signal.SIGBUS: "the server crashed with a memory error",
+}

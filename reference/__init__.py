@@ -1,1 +1,1 @@
-"""The seed's three servers and its client, done right: readable, stdlib only, and passing the whole spec."""
+"""The notes' three servers and its client, done right: readable, stdlib only, and passing the whole spec."""

@@ -1,15 +1,15 @@
-"""The seed's interactive client (sections 5.1, 6.1, 7.1), done right.
+"""The notes' interactive client (sections 5.1, 6.1, 7.1), done right.
 
 It waits for two things at once, with select(): a line typed on stdin, and
 data from the server.  So it never blocks in one while the other has
-something to say, and the seed's bugs go away:
+something to say, and the notes' bugs go away:
 
 * a reply is printed as its bytes arrive, whatever their number or timing
-  (the seed does one recv() per line, with `strlen(buf) - 1` as its length);
+  (the notes' client does one recv() per line, with `strlen(buf) - 1` as its length);
 * recv() == 0 means the server closed the connection: say so, exit 0;
 * end of file on stdin (Ctrl-D) means the user is done: shutdown(SHUT_WR)
   so the server reads end of file, print what still arrives, and exit when
-  the server closes (the seed loops forever, sending empty lines);
+  the server closes (the notes' client loops forever, sending empty lines);
 * a failed connect() or a reset connection is reported on stderr, status 1;
 * SIGPIPE is ignored, so writing to a reset connection is an error, not death.
 

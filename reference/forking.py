@@ -1,9 +1,9 @@
-"""The seed's multi-process server (section 6), done right: one child process per client.
+"""The notes' multi-process server (section 6), done right: one child process per client.
 
 * The SIGCHLD handler reaps *every* child that has exited (waitpid with
   WNOHANG in a loop): signals do not queue, so one wait() per signal leaves
   zombies when several children exit at once.
-* The child exits when its client leaves (the seed's child falls back into
+* The child exits when its client leaves (the notes' child falls back into
   the accept loop instead).
 * The parent closes its copy of the accepted socket, or the client would
   never see end of file.

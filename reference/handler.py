@@ -1,15 +1,15 @@
 """What every reference server does with one connected client, and how it starts.
 
-The seed's three servers differ only in *who* runs this loop (the server
+The notes' three servers differ only in *who* runs this loop (the server
 itself, a child process, a thread); the loop is the same, so it lives here
-once.  It is the seed's loop with its bugs removed:
+once.  It is the notes' loop with its bugs removed:
 
 * recv() gets the buffer's real size, not `strlen(buf) - 1` of an empty buffer;
 * recv() == 0 means the client closed: stop, and close our end;
 * recv() < 0 means the connection is broken: stop too (`continue` would spin);
 * every byte is sent, however many send() calls that takes (sendall).
 
-And one thing the seed does not do: every reply leaves at once (TCP_NODELAY),
+And one thing the notes' servers do not do: every reply leaves at once (TCP_NODELAY),
 see serve_client.
 """
 
@@ -69,7 +69,7 @@ def serve_client(conn: socket.socket, reply: str) -> None:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """socket(), setsockopt(SO_REUSEADDR), bind(), listen(): steps 1 to 3 of the seed."""
+    """socket(), setsockopt(SO_REUSEADDR), bind(), listen(): steps 1 to 3 of the notes."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     # Without this, a restarted server cannot bind while old connections linger in TIME_WAIT.

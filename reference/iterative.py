@@ -1,4 +1,4 @@
-"""The seed's single-process server (section 5), done right: one client at a time, then the next.
+"""The notes' single-process server (section 5), done right: one client at a time, then the next.
 
 While one client is served, the next one's connection completes in the
 kernel's queue of completed connections and waits there until accept().

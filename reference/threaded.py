@@ -1,4 +1,4 @@
-"""The seed's multi-threaded server (section 7), done right: one detached thread per client.
+"""The notes' multi-threaded server (section 7), done right: one detached thread per client.
 
 Each thread owns its connection and its own buffer: nothing is shared
 between clients.  Daemon threads are Python's detached threads: nobody joins

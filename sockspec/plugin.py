@@ -22,7 +22,7 @@ import inspect
 import json
 import os
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Protocol
@@ -32,7 +32,7 @@ import pytest
 from sockspec import invocation, paths, report, timeouts
 from sockspec.failure import SpecFailure, Transcript
 from sockspec.report import FailureParts
-from sockspec.results import ResultsFile, family_of
+from sockspec.results_file import ResultsFile, family_of
 from sockspec.signals import take_back_ctrl_c
 from sockspec.timeouts import Patience
 
@@ -138,6 +138,16 @@ def _confinement(path: str | None) -> tuple[str, ...]:
     if not isinstance(prefix, list) or not all(isinstance(part, str) for part in prefix):
         raise ValueError(f"--sockspec-confine {path}: not a JSON list of strings")
     return tuple(prefix)
+
+
+def applies(marks: Mapping[str, tuple[str, ...]], model: str | None, reply: str, binary: bool = True) -> bool:
+    """Does a test with these marks run for a server of this model and reply mode (model None: a
+    client), and for a client that claims, or not, to be binary-safe?  The one definition: the
+    server half deselects by it, the corpus checks its headers by it, and the grader's list of
+    applicable tests is a collection that used it."""
+    models, replies = marks.get("models"), marks.get("replies")
+    model_ok = models is None or model is None or model in models
+    return model_ok and (replies is None or reply in replies) and (binary or "binary_safe" not in marks)
 
 
 def host_option(config: pytest.Config) -> str:

@@ -2,7 +2,7 @@
 
 Layout (one heading per line, so it also reads well in a grader's report):
 
-    BEHAVIOUR   what the spec requires, and the seed section it comes from
+    BEHAVIOUR   what the spec requires, and the section of the notes it comes from
     DID         what the test did (its docstring)
     EXPECTED    what the spec expected
     HAPPENED    what happened instead

@@ -24,7 +24,6 @@ class TcpSocket:
     remote: tuple[str, int]
     state: int
     inode: int
-    send_queue: int  # bytes sent but not yet acknowledged
     receive_queue: int  # bytes received but not yet read by the owner
 
 
@@ -63,7 +62,6 @@ def tcp_sockets(port: int | None = None) -> list[TcpSocket]:
                     remote=_decode_address(parts[2]),
                     state=int(parts[3], 16),
                     inode=int(parts[9]),
-                    send_queue=int(parts[4].split(":")[0], 16),
                     receive_queue=int(parts[4].split(":")[1], 16),
                 )
             )

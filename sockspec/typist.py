@@ -1,6 +1,6 @@
-"""The harness as the seed's operator: it types the server's replies on its stdin.
+"""The harness as the notes' operator: it types the server's replies on its stdin.
 
-In the seed's chat, the server answers each message with a line read from its
+In the notes' chat, the server answers each message with a line read from its
 terminal.  The harness plays that person.  It writes exactly one line per
 message it expects answered, and never a second line before the first was
 taken: then a server in any model (a child process per client, a thread per
@@ -30,7 +30,6 @@ class Typist:
         # would share O_NONBLOCK with the server's stdin.
         self._our_read_end = os.open(f"/proc/self/fd/{self.server_end}", os.O_RDONLY | os.O_NONBLOCK)
         self._counter = 0
-        self.lines_written = 0
 
     def next_line(self, tag: str = "") -> bytes:
         """A reply line no other exchange in this run uses, so a mix-up shows.
@@ -45,7 +44,6 @@ class Typist:
         """Type `line` and press Enter."""
         assert b"\n" not in line
         os.write(self._write_end, line + b"\n")
-        self.lines_written += 1
 
     def pending_bytes(self) -> int:
         return proc.unread_bytes(self._our_read_end)

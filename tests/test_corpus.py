@@ -72,6 +72,7 @@ def test_caught_by_selects_exactly_its_tests():
 # pytest -n they start early instead of ending the run alone.
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", [marked(e, "false-alarm") for e in CORRECT])
 def test_correct_program_passes(entry: Entry):
     """Run the whole spec: the program must pass every test that applies to it."""
@@ -80,6 +81,7 @@ def test_correct_program_passes(entry: Entry):
     assert result.passed, f"{entry.name} ({entry.description}) fails the spec:\n{result.failure_summaries()}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", [marked(e, "gap") for e in BUGGY])
 def test_buggy_program_is_caught(entry: Entry):
     """Run the program's caught-by tests (the whole spec for a recorded gap): each must fail."""

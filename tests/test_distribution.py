@@ -14,11 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
 CORPUS = ROOT / "tests" / "corpus"
@@ -70,6 +73,16 @@ def empty_folder(tmp_path: Path, *files: Path) -> Path:
 
 def left_behind(folder: Path, *mine: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name not in mine)
+
+
+def test_every_package_of_the_source_is_in_the_distribution():
+    """pyproject.toml lists the packages one by one (spec/ and reference/ are mapped into sockspec):
+    a new folder of the source must be listed, or the wheel ships without it."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sockspec").rglob("__init__.py")}
+    mapped = {f"sockspec.{'.'.join(p.parent.relative_to(ROOT).parts)}" for top in ("spec", "reference")
+              for p in (ROOT / top).rglob("__init__.py")}  # fmt: skip
+    assert found | mapped | {"sockspec.bench.c"} == listed
 
 
 def test_the_wheel_is_plain_and_holds_no_generic_top_level_name(installed: Installed):

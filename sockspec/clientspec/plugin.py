@@ -35,7 +35,7 @@ CLIENT_HELP = (
     "needed, host and port passed as its last two arguments and in HOST and PORT)"
 )
 CLIENT_ADDRESS_HELP = (
-    "HOST:PORT the client connects to whatever it is told (a hard-coded address, like the seed's "
+    "HOST:PORT the client connects to whatever it is told (a hard-coded address, like the notes' "
     "192.168.153.128:19999): the harness listens there instead of on a port of its choosing; HOST must be "
     "an address of this machine (or of the network namespace pytest runs in)"
 )

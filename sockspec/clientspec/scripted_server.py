@@ -1,4 +1,4 @@
-"""The harness as the seed's server: it listens, accepts the client under test, and scripts every byte.
+"""The harness as the notes' server: it listens, accepts the client under test, and scripts every byte.
 
 A test decides what the server does and when: read the typed line, answer
 with any reply, in one send() or in pieces, late, or not at all, close the
@@ -6,7 +6,7 @@ connection or reset it.  Every wait is bounded by a named deadline and
 every step is recorded in the test's transcript, like `sockspec.serverspec.connection`
 does for the server half.
 
-Framing: the seed's client sends a typed line without its newline; others
+Framing: the notes' client sends a typed line without its newline; others
 send it with "\\n" (or "\\r\\n").  The server accepts either, line by line:
 after a line it takes the newline that follows it, whenever that arrives.
 """

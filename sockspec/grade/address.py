@@ -1,6 +1,6 @@
 """Where does a submission listen, or connect?  Read its source, watch its sockets, and decide.
 
-Student programs hard-code their address and port (the seed's server binds
+Student programs hard-code their address and port (the notes' server binds
 192.168.153.128:19999 and its client connects there).  The sandbox starts
 each program once and reads its socket from /proc/net/tcp: that is the
 truth, whatever the source computes.  A server is started with the

@@ -182,73 +182,11 @@ def _grade_all(
     progress = Progress(len(submissions), err)
     for line in isolation.notes:
         progress.note(f"sockspec grade: {line}")
-    records: dict[str, Record] = {}
-    todo = []
-    for sub in submissions:
-        previous = Record.load(args.out / folder_name(sub.name))
-        if (
-            previous
-            and not args.force
-            and (previous.digest, previous.fingerprint) == (sub.digest, assignment.fingerprint)
-        ):
-            records[sub.name] = _rescore(previous, assignment, args.out)
-            progress.finished(records[sub.name], reused=True)
-        else:
-            todo.append(sub)
-    scratch = Path(tempfile.mkdtemp(prefix="sockspec-grade-"))
-    scratch.chmod(0o711)  # a job's uid reaches its own folders inside, and lists none
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(args.jobs):
-        slots.put(slot)
-    active = sandbox.Active()
-    failures = 0
-
-    def work(sub: Submission) -> Record:
-        slot = slots.get()
-        try:
-            return grade(sub, assignment, isolation, slot, args.out, scratch, active)
-        finally:
-            slots.put(slot)
-
-    status = 0
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="grade")
-    futures = {pool.submit(work, sub): sub for sub in todo}
-
-    def collect(future: concurrent.futures.Future) -> None:
-        nonlocal failures
-        sub = futures[future]
-        try:
-            record = future.result()
-        except sandbox.Cancelled:
-            return
-        except Exception:  # a bug of ours must not cost the other students their grades
-            failures += 1
-            record = _internal_error(sub, assignment, args.out, traceback.format_exc())
-        records[sub.name] = record
-        progress.finished(record)
-
-    try:
-        pending = set(futures)
-        while pending:
-            done, pending = concurrent.futures.wait(pending, timeout=1.0)
-            progress.tick()
-            for future in done:
-                collect(future)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        progress.note("sockspec grade: interrupted: killing every submission still running")
-        active.cancel_all()
-        pool.shutdown(wait=True, cancel_futures=True)
-        status = INTERRUPTED
-        # Reports finished just before the interrupt are kept, and counted.
-        for future in futures:
-            if future.done() and not future.cancelled() and futures[future].name not in records:
-                collect(future)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        sandbox.remove_tree(scratch)
+    grading = Grading(assignment, isolation, args.out, args.jobs, progress)
+    todo = [sub for sub in submissions if not grading.reuse(sub, args.force)]
+    status = grading.run(todo)
     progress.close()
-    finished = [records[s.name] for s in submissions if s.name in records]
+    finished = [grading.records[s.name] for s in submissions if s.name in grading.records]
     if alike := all_failed_alike(finished):
         progress.note(f"sockspec grade: EVERY SUBMISSION FAILED THE SAME WAY: {alike}; check the grading set-up")
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
@@ -260,7 +198,85 @@ def _grade_all(
         "(summary.json, summary.csv, report.html, and a folder per submission)",
         file=err,
     )
-    return status or (INTERNAL_ERROR if failures else 0)
+    return status or (INTERNAL_ERROR if grading.failures else 0)
+
+
+class Grading:
+    """The submissions of one run, graded `jobs` at a time, each in a sandbox of its own slot."""
+
+    def __init__(self, assignment: Assignment, isolation: Isolation, out: Path, jobs: int, progress: Progress) -> None:
+        self.assignment = assignment
+        self.isolation = isolation
+        self.out = out
+        self.jobs = jobs
+        self.progress = progress
+        self.records: dict[str, Record] = {}
+        self.failures = 0  # submissions the grader itself failed on
+        self.active = sandbox.Active()
+        self._slots: queue.Queue[int] = queue.Queue()
+        for slot in range(jobs):
+            self._slots.put(slot)
+
+    def reuse(self, sub: Submission, force: bool) -> bool:
+        """Keep the report of a submission graded before with the same files and the same spec and
+        options (re-scored with the current weights); False if it must be graded."""
+        previous = Record.load(self.out / folder_name(sub.name))
+        if (
+            force
+            or previous is None
+            or (previous.digest, previous.fingerprint) != (sub.digest, self.assignment.fingerprint)
+        ):
+            return False
+        self.records[sub.name] = _rescore(previous, self.assignment, self.out)
+        self.progress.finished(self.records[sub.name], reused=True)
+        return True
+
+    def run(self, todo: list[Submission]) -> int:
+        """Grade `todo`; 0, or INTERRUPTED after Ctrl-C (or SIGTERM) killed every sandbox still running,
+        keeping the reports of those that finished."""
+        scratch = Path(tempfile.mkdtemp(prefix="sockspec-grade-"))
+        scratch.chmod(0o711)  # a job's uid reaches its own folders inside, and lists none
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade")
+        futures = {pool.submit(self._grade, sub, scratch): sub for sub in todo}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=1.0)
+                self.progress.tick()
+                for future in done:
+                    self._collect(future, futures[future])
+            return 0
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            self.progress.note("sockspec grade: interrupted: killing every submission still running")
+            self.active.cancel_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            # Reports finished just before the interrupt are kept, and counted.
+            for future, sub in futures.items():
+                if future.done() and not future.cancelled() and sub.name not in self.records:
+                    self._collect(future, sub)
+            return INTERRUPTED
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            sandbox.remove_tree(scratch)
+
+    def _grade(self, sub: Submission, scratch: Path) -> Record:
+        slot = self._slots.get()
+        try:
+            return grade(sub, self.assignment, self.isolation, slot, self.out, scratch, self.active)
+        finally:
+            self._slots.put(slot)
+
+    def _collect(self, future: concurrent.futures.Future, sub: Submission) -> None:
+        try:
+            record = future.result()
+        except sandbox.Cancelled:
+            return
+        except Exception:  # a bug of ours must not cost the other students their grades
+            self.failures += 1
+            record = _internal_error(sub, self.assignment, self.out, traceback.format_exc())
+        self.records[sub.name] = record
+        self.progress.finished(record)
 
 
 def all_failed_alike(records: list[Record]) -> str:

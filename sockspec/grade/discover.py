@@ -2,7 +2,7 @@
 
 One entry per student: a single source file, or a folder.  A folder with a
 `run` script is run as is; otherwise the one source in it that plays the
-graded role is chosen (a student often hands in the seed's client next to
+graded role is chosen (a student often hands in the notes' client next to
 their server): the server calls listen(), the client calls connect() and
 not listen().  Anything else is still a submission, with a `problem`
 saying in one line why it cannot be run: every student gets a verdict.

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sockspec import build
+from sockspec import build, results_file
 from sockspec.grade import address, report_files
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.discover import Submission
@@ -29,7 +29,7 @@ from sockspec.grade.isolation import Isolation
 from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
 from sockspec.grade.report_files import folder_name
 from sockspec.grade.sandbox import Active, Cancelled, GraderFault, Sandbox
-from sockspec.grade.scoring import ScoredTest, client_selection, read_results, score
+from sockspec.grade.scoring import ScoredTest, client_selection, score
 from sockspec.process_tree import describe_exit
 from sockspec.timeouts import Timeouts
 
@@ -153,21 +153,21 @@ def _grade_into(
         )
         events = sandbox.events()
         starved = sandbox.starved()
-    found = read_results(work / "results.jsonl")
+    found = results_file.read(work / "results.jsonl")
     files["results.jsonl"] = _capped(work / "results.jsonl", 16 * OUTPUT_CAP)
-    startup = found["startup_error"]
+    startup = found.startup_error
     if startup is not None:
         _error(record, assignment, f"does not start: {startup['reason']}" + _cap_notes(events, assignment.limits))
         return
-    if not found["started"] and not outcome.timed_out and not starved:
+    if not found.started and not outcome.timed_out and not starved:
         raise GraderFault(f"the spec run did not start (exit status {outcome.status}): "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
-    record.tests = assignment.tests(found["tests"])
+    record.tests = assignment.tests(found.tests)
     ended_early = ""
-    if not outcome.timed_out and not found["ended"]:
+    if not outcome.timed_out and not found.ended:
         ended_early = f"the spec run ended before its last test: {describe_exit(_as_returncode(outcome.status), 'it')}"
-    elif found["ended"] and found["exitstatus"] not in (0, 1) and not starved:
-        raise GraderFault(f"the spec run ended with status {found['exitstatus']}: "
+    elif found.ended and found.exitstatus not in (0, 1) and not starved:
+        raise GraderFault(f"the spec run ended with status {found.exitstatus}: "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
     record.verdict, record.reason = judge(record.tests, outcome.timed_out, assignment.timeout, ended_early)
     record.reason += _cap_notes(events, assignment.limits)

@@ -31,7 +31,6 @@ class Progress:
         self.done = 0
         self.skipped = 0
         self.started = time.monotonic()
-        self._graded_seconds: list[float] = []
         self._lock = threading.Lock()
         self._drawn = False
 

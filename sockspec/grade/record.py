@@ -15,7 +15,6 @@ from typing import Any
 
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
-VERDICTS = ("pass", "fail", "error")
 RECORD_FILE = "grade.json"
 BUILD_OUTPUT_LIMIT = 8000
 

@@ -4,7 +4,7 @@ The weights say what the assignment is about; servers and clients each
 have theirs, here in one table.
 
 Servers.  Sending and receiving every byte back in order is the heart of
-the seed (§5), and serving clients at once is the point of the forking and
+the notes (§5), and serving clients at once is the point of the forking and
 threaded models (§6, §7): those weigh 3.  Everything else a correct server
 must also get right weighs 2: clean close and end of file, the iterative
 model's queue, the model itself (a child or thread per client), reaped
@@ -15,13 +15,13 @@ descriptors or threads.  A family that has no test for the graded model
 Clients.  The chat itself, a typed line sent and the server's reply shown
 (§5.1, §5.3), and reading the connection as the byte stream it is, a reply
 in pieces or late shown whole without more typing (§2.2: recv() returns
-what has arrived, not a message), weigh 3: the seed's client gets the
+what has arrived, not a message), weigh 3: the notes' client gets the
 second wrong, and it is what a chat client is for.  Replies of any size
-(the seed's `recv(strlen(buf) - 1)` overflows its 1024-byte buffer), a
+(the notes' `recv(strlen(buf) - 1)` overflows its 1024-byte buffer), a
 server that closes (§2.2: recv() == 0), the user's end of input, a reset
 connection, and waiting without burning CPU weigh 2, like a server's
 clean close and resources.  Reporting a refused connect() weighs 1: one
-test, and the seed already does it (§5.1, `perror("connect")`).
+test, and the notes' client already does it (§5.1, `perror("connect")`).
 
 Override with `--weights FILE.toml` (families of the graded role):
 
@@ -32,7 +32,6 @@ Override with `--weights FILE.toml` (families of the graded role):
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -139,30 +138,6 @@ class ScoredTest:
     summary: str = ""
     details: str = ""
     duration: float = 0.0
-
-
-def read_results(path: Path) -> dict[str, Any]:
-    """The results file as written so far: a run killed mid-line still gives every finished test."""
-    found: dict[str, Any] = {"tests": {}, "startup_error": None, "started": False, "ended": False, "exitstatus": None}
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # the line being written when the run was killed
-        if event.get("kind") == "test":
-            found["tests"][event["nodeid"]] = event
-        elif event.get("kind") == "startup_error":
-            found["startup_error"] = event
-        elif event.get("kind") in ("run", "client"):
-            found["started"] = True
-        elif event.get("kind") == "end":
-            found["ended"] = True
-            found["exitstatus"] = event.get("exitstatus")
-    return found
 
 
 def score(

@@ -36,7 +36,12 @@ class ServerStartError(Exception):
 
 
 class PortTaken(Exception):
-    """Another program holds the port we chose: not the server's fault, choose again."""
+    """The port we chose was taken (another program holds it, or the server could not bind it):
+    most likely not the server's fault, so choose again; `failure` says what to say if it repeats."""
+
+    def __init__(self, failure: ServerStartError | None = None) -> None:
+        super().__init__()
+        self.failure = failure
 
 
 @dataclass(eq=False)
@@ -112,8 +117,10 @@ def start(
 ) -> ServerProcess:
     """Start `target` and return once it listens; raise ServerStartError if it never does.
 
-    With `port` None a free port is chosen (and chosen again if another
-    program takes it first); with a port given, that port is used as is.
+    With `port` None a free port is chosen, and chosen again if the port is
+    taken before the server binds it (another program on the machine may take
+    any free port between our look and the server's bind()); with a port
+    given, that port is used as is.
     """
     tried: set[int] = set()
     while True:
@@ -121,8 +128,10 @@ def start(
         tried.add(chosen)
         try:
             return _start_on(target, host, chosen, timeouts, log_path)
-        except PortTaken:
-            if port is not None or len(tried) >= 5:
+        except PortTaken as taken:
+            if port is not None or len(tried) >= PORT_TRIES:
+                if taken.failure is not None:
+                    raise taken.failure from None
                 raise ServerStartError(f"port {chosen} is in use by another program on this machine", []) from None
 
 
@@ -173,11 +182,14 @@ def _wait_listening(server: ServerProcess) -> None:
     lines = server.output.last_lines()
     if search.found is None:
         if search.ended:
-            raise ServerStartError(
+            failure = ServerStartError(
                 f"{describe_exit(server.tree.popen.returncode)} before listening on {server.host}:{server.port}"
                 f"{_bind_hint(lines)}",
                 lines,
             )
+            if _bind_hint(lines) == IN_USE:
+                raise PortTaken(failure)  # its bind() lost the port to another program: on another port, once more
+            raise failure
         elsewhere = search.elsewhere or _listening_elsewhere(_sockets_of(server.tree.members()))
         if elsewhere:
             raise ServerStartError(
@@ -303,10 +315,14 @@ def _listening_elsewhere(inodes: set[int]) -> str:
     return ""
 
 
+IN_USE = ": it could not bind, the address is already in use (set SO_REUSEADDR before bind())"
+PORT_TRIES = 5  # ports tried before a server that cannot bind any of them is failed for it
+
+
 def _bind_hint(lines: list[str]) -> str:
     text = " ".join(lines).lower()
     if "in use" in text:
-        return ": it could not bind, the address is already in use (set SO_REUSEADDR before bind())"
+        return IN_USE
     if "assign requested address" in text:
         return ": it could not bind, the address does not exist on this machine (is the IP address hard-coded?)"
     return ""

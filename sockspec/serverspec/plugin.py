@@ -141,20 +141,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("target", chosen, ids=[t.label for t in chosen], scope="session")
 
 
-def applies(marks: dict[str, tuple[str, ...]], model: str | None, reply: str) -> bool:
-    """Does a test with these `models` and `replies` marks run for this model and reply mode?
-    The one definition: the grader's applicable tests and the corpus's come from it too."""
-    models, replies = marks.get("models"), marks.get("replies")
-    return (models is None or model is None or model in models) and (replies is None or reply in replies)
-
-
 def _applies(item: pytest.Item) -> bool:
     callspec = getattr(item, "callspec", None)
     target = callspec.params.get("target") if callspec else None
     if target is None:
         return True
     marks = {name: tuple(mark.args) for name in ("models", "replies") if (mark := item.get_closest_marker(name))}
-    return applies(marks, target.model, target.reply)
+    return plugin.applies(marks, target.model, target.reply)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

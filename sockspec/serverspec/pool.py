@@ -60,12 +60,15 @@ class ServerPool:
     def start(self, target: Target, port: int | None = None) -> ServerProcess:
         """A new server for `target`, listening (on `port` if given).
 
-        A target that failed to start is not tried again (unless on a given
-        port): every later test gets the same reason at once, instead of
-        waiting for the start deadline again.
+        A target that failed to start twice in a row is not tried again
+        (unless on a given port): every later test gets the same reason at
+        once, as an error of its own, instead of waiting for the start
+        deadline again.  Once is not enough: a start can fail for a reason
+        that passes (a machine too loaded for a moment).
         """
         if port is None and target in self._start_errors:
-            raise self._start_errors[target]
+            known = self._start_errors[target]
+            raise ServerStartError(known.reason, known.output)
         self._arm()
         if port is not None or self.fixed_port is not None:
             process = self._launch(target, port or self.fixed_port)
@@ -73,9 +76,12 @@ class ServerPool:
             spares = self._spares.setdefault(target, deque())
             try:
                 process = spares.popleft().result() if spares else self._launch(target, None)
-            except ServerStartError as error:
-                self._start_errors[target] = error
-                raise
+            except ServerStartError:
+                try:
+                    process = self._launch(target, None)
+                except ServerStartError as again:
+                    self._start_errors[target] = again
+                    raise ServerStartError(again.reason, again.output) from None
             # A server that takes long to start gets several spares starting at once.
             wanted = SPARES if self._start_seconds.get(target, 0.0) < SLOW_START else MAX_SPARES
             while len(spares) < wanted:

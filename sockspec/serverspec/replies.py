@@ -1,7 +1,7 @@
 """How a server answers a message: the two reply modes of the spec.
 
 `echo`: the server sends back exactly the bytes it received.
-`stdin`: the seed's chat: the server reads a line from its operator (its
+`stdin`: the notes' chat: the server reads a line from its operator (its
 stdin) and sends that line without the newline.
 
 Spec tests call `chat()`, or `ask()` then `expect_answer()`, and do not care

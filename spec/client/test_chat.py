@@ -3,7 +3,7 @@
 Seed section 5.1: the client reads a line with getline(), send()s it, and
 prints what recv() returns after "server say:".  The harness plays both the
 user (it types on the client's stdin) and the server (it scripts every
-reply).  The seed sends a line without its newline; the spec accepts it
+reply).  The notes' client sends a line without its newline; the spec accepts it
 with or without.  Prompts and labels are free: a reply is shown when its
 bytes appear, in order, on stdout after the line was typed.
 """
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.behaviour(
 
 @pytest.mark.likely_bug(
     "the client does not send what the user typed: it must read a line from stdin and send() it "
-    "(the seed sends s.c_str() with s.size() bytes)"
+    "(the notes' client sends s.c_str() with s.size() bytes)"
 )
 def test_typed_line_reaches_server(client):
     """Start the client and type one line: the server must receive that line."""

@@ -1,7 +1,7 @@
 """Connect: when no server listens, the client says so on stderr and exits with a non-zero status, at once.
 
 Seed section 5.1: `if (ret < 0) { perror("connect"); return -1; }`: the
-seed gets this right.  A client must not retry forever, wait for input
+the notes' client gets this right.  A client must not retry forever, wait for input
 first, or report the failure as if all went well.
 """
 

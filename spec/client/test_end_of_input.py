@@ -1,7 +1,7 @@
 """End of input: when stdin ends, the client closes its connection and exits; it never spins or hangs.
 
 Seed section 5.1: `while(1) { getline(cin, s); send(...); recv(...); }`.
-At end of file getline() fails at once, forever: the seed sends empty
+At end of file getline() fails at once, forever: the notes' client sends empty
 messages (send() of 0 bytes sends nothing) and blocks in recv(), so the
 server never learns the user is done.  A client must stop at end of file:
 close (or shutdown(SHUT_WR)) the connection, and exit once the server has

@@ -20,7 +20,7 @@ KIB = 1024
 
 @pytest.mark.parametrize("size", [1, 1023, KIB, KIB + 1, 4 * KIB, 64 * KIB], ids=lambda n: f"{n}B")
 @pytest.mark.likely_bug(
-    "a fixed-size buffer: the client shows at most one buffer (the seed's is 1024 bytes) or one recv() per "
+    "a fixed-size buffer: the client shows at most one buffer (the notes' is 1024 bytes) or one recv() per "
     "line, or overflows it (recv()'s length must be the buffer's real size); call recv() again whenever "
     "the socket is readable and print every byte"
 )

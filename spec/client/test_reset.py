@@ -3,7 +3,7 @@
 Seed section 2: send() returns < 0 on failure.  But writing to a connection
 the peer has reset first fails with ECONNRESET and then raises SIGPIPE,
 whose default action kills the process before send() can return.  The
-seed's client prints the error, `continue`s, and dies at the next line the
+notes' client prints the error, `continue`s, and dies at the next line the
 user types.  A client must ignore SIGPIPE (or send with MSG_NOSIGNAL),
 treat a failed recv() or send() as the end of the connection, and exit.
 """
@@ -21,7 +21,7 @@ RESET_HINT = (
     "the server is gone; report it and exit instead of `continue` (with SIGPIPE ignored, so that the failed "
     "send() can return at all)"
 )
-MORE_LINES = 2  # the seed's client survives the first send() after a reset, and dies at the second
+MORE_LINES = 2  # the notes' client survives the first send() after a reset, and dies at the second
 
 
 def type_until_exit(client) -> None:

@@ -1,7 +1,7 @@
 """Server close: when the server closes the connection, the client notices, says so and exits with status 0.
 
 Seed section 2.2: recv() == 0 means the peer closed the connection; the
-seed's client then prints " server shutdown!" and ends.  But it only calls
+notes' client then prints " server shutdown!" and ends.  But it only calls
 recv() after the user typed a line: while it waits in getline() it cannot
 notice anything, and a reply followed by a close leaves it waiting for
 input forever.  A client must watch the socket while it waits for input.
@@ -16,7 +16,9 @@ pytestmark = pytest.mark.behaviour(
     notes="§2.2 recv() == 0, §6.3 ' server shutdown!'",
 )
 
-SAY_SO_HINT = 'the client ends without a word: when recv() returns 0, say so (the seed prints " server shutdown!")'
+SAY_SO_HINT = (
+    "the client ends without a word: when recv() returns 0, say so (the notes' client prints \" server shutdown!\")"
+)
 WAITS_IN_INPUT_HINT = (
     "the client blocks in getline()/fgets() and only calls recv() after the user typed a line: wait on "
     "stdin and the socket together (select() or poll()), and end when recv() returns 0"

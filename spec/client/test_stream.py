@@ -1,7 +1,7 @@
 """Stream: a reply that arrives in pieces, or late, is still shown whole.
 
 Seed section 2: recv() returns what has arrived so far, which can be part
-of what the server sent.  The seed's client calls recv() once per typed
+of what the server sent.  The notes' client calls recv() once per typed
 line, so the rest of a reply split across TCP segments shows up only after
 the user types again, and a client that gives up waiting loses a late
 reply.  A client must keep reading the socket whenever it is readable.
@@ -26,7 +26,7 @@ PIECES = {
 
 @pytest.mark.parametrize("pieces", PIECES.values(), ids=list(PIECES))
 @pytest.mark.likely_bug(
-    "the client calls recv() once per typed line (as the seed does), so a reply that arrives in pieces is "
+    "the client calls recv() once per typed line (as the notes' client does), so a reply that arrives in pieces is "
     "cut; wait on stdin and the socket together (select() or poll()) and print whatever the socket brings"
 )
 def test_reply_in_pieces(client, pieces):

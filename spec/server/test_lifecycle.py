@@ -22,7 +22,7 @@ pytestmark = pytest.mark.behaviour(
 
 @pytest.mark.likely_bug(
     "the server stops after a client leaves: accept() must be called again in a loop, and a client's "
-    "end (recv() == 0) must end only that client's loop, not the server (the seed's single-process "
+    "end (recv() == 0) must end only that client's loop, not the server (the notes' single-process "
     "server returns from main after its first client)"
 )
 def test_serves_client_after_client(server):

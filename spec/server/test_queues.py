@@ -40,7 +40,7 @@ def test_second_client_waits_until_first_leaves(server):
 
 @pytest.mark.likely_bug(
     "the server handles one client and then exits or stops accepting: call accept() in a loop "
-    "(the seed's single-process server breaks out and returns after its first client)"
+    "(the notes' single-process server breaks out and returns after its first client)"
 )
 def test_second_client_served_after_first_leaves(server):
     """A chats and closes; then B connects and must be served."""

@@ -96,7 +96,7 @@ def test_line_endings_and_white_space(server):
 @pytest.mark.replies("echo")
 @pytest.mark.parametrize("size", [1, 1023, 1024, 1025, 4096, 65536, 65537, MIB], ids=lambda n: f"{n}B")
 @pytest.mark.likely_bug(
-    "a fixed-size buffer: the server receives or sends at most its buffer's size (the seed's is 1024 bytes) "
+    "a fixed-size buffer: the server receives or sends at most its buffer's size (the notes' is 1024 bytes) "
     "and drops, overflows or never sends the rest; call recv() and send() in a loop until all is handled"
 )
 def test_message_sizes(server, size):
@@ -181,7 +181,7 @@ SEND_SPIN_HINT = (
 )
 
 
-# Lines a person might type as the seed's operator: long, with runs of spaces, a tab, punctuation.
+# Lines a person might type as the notes' operator: long, with runs of spaces, a tab, punctuation.
 TYPED_LINES = [
     b"Hi! ClientA! I'm Server!",
     b"a long line: " + b"the quick brown fox jumps over the lazy dog, " * 7 + b"the end",

@@ -21,7 +21,7 @@ pytestmark = [
 
 CHILD_EXIT_HINT = (
     "the child process does not exit after its client leaves: when recv() returns 0 it must close "
-    "the socket and exit() (the seed's child breaks out of its loop and falls back into the parent's "
+    "the socket and exit() (the notes' child breaks out of its loop and falls back into the parent's "
     "accept() loop)"
 )
 

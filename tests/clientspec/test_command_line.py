@@ -63,7 +63,7 @@ def test_a_failure_says_what_happened_and_how_to_reproduce_it():
     positions = [out.find(f"\n{heading}") for heading in HEADINGS]
     assert -1 not in positions and positions == sorted(positions), out
     assert "HAPPENED    it printed nothing there" in out
-    assert 'the seed prints " server shutdown!"' in " ".join(out.split())
+    assert 'the notes\' client prints " server shutdown!"' in " ".join(out.split())
     assert "server: closed the connection" in out  # the transcript
     assert "CLIENT      the client exited with status 0" in out
     (reproduce,) = [line for line in out.splitlines() if line.startswith("REPRODUCE")]

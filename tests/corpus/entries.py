@@ -10,7 +10,6 @@ folder of its role (`spec/server`, `spec/client`).
 from __future__ import annotations
 
 import importlib
-import json
 import re
 import signal
 import subprocess
@@ -20,8 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
+from sockspec import plugin, results_file
 from tests import program_environment
 
 CORPUS = Path(__file__).resolve().parent
@@ -257,18 +255,14 @@ def discover(roles: tuple[str, ...] | None = None) -> tuple[list[Entry], list[st
 
 @dataclass(frozen=True)
 class SpecTest:
-    """One spec test function and the models and reply modes it runs for (None: all)."""
+    """One spec test function and the marks that say what it runs for."""
 
     name: str
     module: str
-    models: tuple[str, ...] | None
-    replies: tuple[str, ...] | None
-    binary_only: bool = False  # runs only for a client that claims binary=yes
+    marks: dict[str, tuple[str, ...]]  # models, replies, binary_safe: their arguments
 
     def applies(self, model: str | None, reply: str, binary: bool = False) -> bool:
-        model_ok = self.models is None or model is None or model in self.models
-        reply_ok = self.replies is None or reply in self.replies
-        return model_ok and reply_ok and (binary or not self.binary_only)
+        return plugin.applies(self.marks, model, reply, binary)
 
 
 _CATALOGS: dict[str, dict[str, SpecTest] | None] = {}
@@ -293,20 +287,13 @@ def spec_catalog(role: str) -> dict[str, SpecTest] | None:
             if not name.startswith("test_") or not callable(function):
                 continue
             marks = [*module_marks, *getattr(function, "pytestmark", [])]
-            catalog[name] = SpecTest(
-                name,
-                file.stem,
-                _mark_args(marks, "models"),
-                _mark_args(marks, "replies"),
-                any(mark.name == "binary_safe" for mark in marks),
-            )
+            # The closest mark wins, as for pytest's get_closest_marker: the function's, after the module's.
+            chosen = {
+                mark.name: tuple(mark.args) for mark in marks if mark.name in ("models", "replies", "binary_safe")
+            }
+            catalog[name] = SpecTest(name, file.stem, chosen)
     _CATALOGS[role] = catalog
     return catalog
-
-
-def _mark_args(marks: list[pytest.Mark], name: str) -> tuple[str, ...] | None:
-    found = [mark for mark in marks if mark.name == name]
-    return tuple(found[-1].args) if found else None
 
 
 def applicable_tests(entry: Entry) -> list[str]:
@@ -426,28 +413,21 @@ def function_of(nodeid: str) -> str:
 
 def read_results(entry: Entry, path: Path, returncode: int, seconds: float, output: str) -> RunResult:
     run = RunResult(entry, returncode, seconds, output=output)
-    if not path.exists():
-        return run
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a killed run
-        if record.get("kind") == "test":
-            summary = record.get("summary", "")
-            failed = record["outcome"] in ("failed", "error")
-            run.tests.append(
-                TestResult(
-                    record["nodeid"],
-                    function_of(record["nodeid"]),
-                    record["outcome"],
-                    summary,
-                    failed and _is_harness_error(record),
-                    record.get("details", ""),
-                )
+    recorded = results_file.read(path)
+    for record in recorded.tests.values():
+        failed = record["outcome"] in ("failed", "error")
+        run.tests.append(
+            TestResult(
+                record["nodeid"],
+                function_of(record["nodeid"]),
+                record["outcome"],
+                record.get("summary", ""),
+                failed and _is_harness_error(record),
+                record.get("details", ""),
             )
-        elif record.get("kind") == "startup_error":
-            run.startup_error = record.get("reason", "")
+        )
+    if recorded.startup_error is not None:
+        run.startup_error = recorded.startup_error.get("reason", "")
     return run
 
 

@@ -26,6 +26,8 @@ from tests.grade.conftest import (
     run_grader,
 )
 
+pytestmark = pytest.mark.slow
+
 FAMILIES = ["chat", "connect", "end_of_input", "idle_cpu", "reply_sizes", "reset", "server_close", "stream"]
 TESTS = 26  # the client spec without its two binary-safe tests (no --client-binary)
 MAX_SCORE = 17.0  # the client weights: 3 + 3 + 2 * 5 + 1

@@ -27,6 +27,8 @@ from tests.grade.conftest import (
     run_grader,
 )
 
+pytestmark = pytest.mark.slow
+
 THREADED_STDIN = ["--model", "threaded", "--reply", "stdin"]
 
 

@@ -34,6 +34,8 @@ import pytest
 from sockspec.grade import isolation
 from tests.grade.conftest import grader_env, grader_leftovers
 
+pytestmark = pytest.mark.slow
+
 HOSTILE = Path(__file__).parent / "hostile"
 SERVER = HOSTILE / "server.c"
 ATTACKS = sorted(p.stem for p in HOSTILE.glob("*.c") if p != SERVER)

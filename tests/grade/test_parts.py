@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from sockspec import results_file
 from sockspec.grade import address, discover, report_files, scoring
 from sockspec.grade.progress import Progress
 from sockspec.grade.record import Record, judge
@@ -217,8 +218,8 @@ class TestScoring:
         path = tmp_path / "results.jsonl"
         line = {"kind": "test", "nodeid": TESTS[0], "outcome": "passed"}
         path.write_text(json.dumps({"kind": "run"}) + "\n" + json.dumps(line) + '\n{"kind": "te')
-        found = scoring.read_results(path)
-        assert list(found["tests"]) == [TESTS[0]] and not found["ended"]
+        found = results_file.read(path)
+        assert list(found.tests) == [TESTS[0]] and found.started and not found.ended
 
 
 def result(outcome: str, summary: str = "") -> ScoredTest:

@@ -15,6 +15,8 @@ import pytest
 
 from tests.grade.conftest import SAMPLE, Graded, grader_leftovers, make_class, run_grader
 
+pytestmark = pytest.mark.slow
+
 # name in the summary -> (verdict, text its one-line reason must contain); {n} is the number of
 # spec tests for a threaded server in the stdin mode, taken from the reports (the spec grows).
 EXPECTED = {

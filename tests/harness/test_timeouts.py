@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,10 @@ def test_a_program_that_keeps_missing_replies_is_treated_as_mute():
     patience.note_missed({"reply"}, "test_c")
     assert patience.current().reply == timeouts.MUTE_REPLY
     assert "missed reply deadlines in 3 tests" in patience.note(test="test_d")
+
+
+def test_the_readme_lists_every_wait():
+    """The README's table of options names every wait one can change."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [name for name in timeouts.DOCS if f"`{name}`" not in readme]
+    assert not missing, f"README.md does not list the waits {missing}"

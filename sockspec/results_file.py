@@ -11,12 +11,15 @@ that finished.  Lines:
     {"kind": "end", "exitstatus": int}
 
 `outcome` is passed, failed, error (setup or teardown failed) or skipped;
-`summary` is one line, `details` the whole failure message.
+`summary` is one line, `details` the whole failure message; a failed test
+also has `likely_bug` (its usual cause, in words) and `reproduce` (the
+command that runs it alone).  `read` is the one reader of the file.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,8 @@ class ResultsFile:
             duration=round(report.duration, 3),
             summary=meta.get("summary") or _first_line(details),
             details=details,
+            likely_bug=meta.get("likely_bug", ""),
+            reproduce=meta.get("reproduce", ""),
         )
 
     def pytest_sessionfinish(self, exitstatus: int) -> None:
@@ -71,3 +76,39 @@ class ResultsFile:
 
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+@dataclass
+class Recorded:
+    """What a results file holds, as far as it was written (a run killed mid-line still gives every
+    test that finished)."""
+
+    started: bool = False  # the spec's plugin got as far as its `run` or `client` line
+    startup_error: dict[str, Any] | None = None
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by node id, in the order they ran
+    ended: bool = False
+    exitstatus: int | None = None
+
+
+def read(path: Path) -> Recorded:
+    found = Recorded()
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # the line being written when the run was killed
+        kind = event.get("kind")
+        if kind == "test":
+            found.tests[event["nodeid"]] = event
+        elif kind == "startup_error":
+            found.startup_error = event
+        elif kind in ("run", "client"):
+            found.started = True
+        elif kind == "end":
+            found.ended = True
+            found.exitstatus = event.get("exitstatus")
+    return found

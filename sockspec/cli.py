@@ -1,4 +1,4 @@
-"""The `sockspec` command: tools around the spec (`grade`, `merge`, `bench`).
+"""The `sockspec` command: tools around the spec (`grade`, `grade-one`, `autograder`, `merge`, `bench`).
 
 Each subcommand lives in a module of its own and is imported only when used,
 so `sockspec --help` stays fast and one tool's dependencies never load for another.
@@ -12,6 +12,8 @@ from importlib.metadata import version
 
 COMMANDS = {
     "grade": ("sockspec.grade.command", "grade a folder of submissions and write reports"),
+    "grade-one": ("sockspec.grade.single", "grade one submission, as a platform hands it over"),
+    "autograder": ("sockspec.grade.autograder", "write a Gradescope or PrairieLearn autograder"),
     "merge": ("sockspec.grade.merge", "combine the reports of several grading shards into one"),
     "bench": ("sockspec.bench.command", "measure a server's throughput against a C baseline"),
 }
@@ -19,7 +21,7 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: sockspec COMMAND [options]   (sockspec --version: the version installed)", "", "commands:"]
-    lines += [f"  {name:<8} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += [f"  {name:<11} {help_text}" for name, (_, help_text) in COMMANDS.items()]
     lines += ["", "Run the spec itself with pytest: pytest --impl reference.threaded"]
     return "\n".join(lines)
 

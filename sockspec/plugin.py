@@ -179,6 +179,8 @@ def startup_failed(config: pytest.Config, reason: str, output: list[str]) -> NoR
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    if call.when == "teardown":
+        _drop_hypothesis_patch(item)
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     behaviour = item.get_closest_marker("behaviour")
@@ -209,6 +211,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     )
     rep.longrepr = report.as_longrepr(text, failure, item.location)
     meta.update(summary=str(failure), likely_bug=failure.likely_bug or likely, reproduce=reproduce)
+
+
+def _drop_hypothesis_patch(item: pytest.Item) -> None:
+    """hypothesis's pytest plugin turns a test's falsifying examples into a patch that adds them
+    to the test's source, at the test's teardown report, when libcst is installed.  Here that
+    source is the spec, not the user's: a student told to `git apply` it into the installed spec
+    is misled, and building it imports libcst, whose imports warn (an error under the project's
+    warnings policy).  The failure's own message already shows the example.  The attribute is
+    hypothesis's private name, read from its plugin, so a hypothesis without it changes nothing."""
+    try:
+        from _hypothesis_pytestplugin import FAILING_EXAMPLES_KEY
+    except ImportError:
+        return
+    item.__dict__.pop(FAILING_EXAMPLES_KEY, None)
 
 
 def likely_bug(item: pytest.Item, failure: SpecFailure) -> str:

@@ -1,4 +1,4 @@
-"""`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its report_files.
+"""`sockspec grade SUBMISSIONS --model M`: grade a class in parallel, resumably, and write its reports.
 
 `--role client` grades a class of clients instead, with the client half of
 the spec and everything else the same.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import hashlib
 import os
 import queue
 import re
@@ -24,21 +23,13 @@ import time
 import traceback
 from pathlib import Path
 
-from sockspec import timeouts
-from sockspec.grade import report_files, sandbox
-from sockspec.grade.cgroups import Limits
+from sockspec.grade import options, report_files, sandbox
 from sockspec.grade.discover import Submission, discover, shard
-from sockspec.grade.isolation import Isolation, detect
-from sockspec.grade.job import Assignment, grade, new_record, save
+from sockspec.grade.isolation import Isolation
+from sockspec.grade.job import Assignment, grade, internal_error, save
 from sockspec.grade.progress import Progress, clock
 from sockspec.grade.record import Record, graded_as
 from sockspec.grade.report_files import folder_name
-from sockspec.grade.scoring import WeightsError, applicable_tests, load_weights
-from sockspec.paths import PACKAGE, PROJECT, SPEC
-from sockspec.signals import take_back_ctrl_c
-from sockspec.targets import MODELS, REPLIES
-
-ROLES = ("server", "client")
 
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
@@ -47,38 +38,11 @@ INTERRUPTED = 130
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sockspec grade", description="Grade every submission in a folder.")
     p.add_argument("submissions", type=Path, help="folder with one entry (file or folder) per student")
-    p.add_argument("--role", default="server", choices=ROLES, help="grade servers (default) or clients")
-    p.add_argument("--model", choices=MODELS, help="the server model the assignment asks for (servers: required)")
-    p.add_argument("--reply", choices=REPLIES, help="servers: echo (default) or stdin, as for the spec")
-    p.add_argument(
-        "--client-binary", action="store_true", help="clients: grade the binary-safe tests too (every byte shown)"
-    )
     p.add_argument("--out", type=Path, default=Path("grades"), help="where reports go (default ./grades)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
-    p.add_argument("--timeout", type=float, default=300.0, help="wall clock per submission, seconds (default 300)")
-    p.add_argument("--weights", type=Path, help="TOML file with a [weights] table: family = points")
     p.add_argument("--force", action="store_true", help="grade again even submissions that did not change")
     p.add_argument("--shard", metavar="K/N", help="grade only slice K of N (1-based), for batch systems")
-    p.add_argument("--max-processes", type=int, default=512, help="tasks per submission, threads included (512)")
-    p.add_argument("--memory", type=int, default=1024, metavar="MIB", help="memory per submission in MiB (1024)")
-    p.add_argument("--cpus", type=float, default=1.0, help="CPU cores per submission (1)")
-    p.add_argument(
-        "--disk",
-        type=int,
-        default=256,
-        metavar="MIB",
-        help="a submission's working folder, and each /tmp, in MiB (256)",
-    )
-    p.add_argument(
-        "--sandbox-read", action="append", default=[], metavar="PATH", type=Path,
-        help="a folder or file every submission may read, besides the system's (repeatable), e.g. /opt/jdk",
-    )  # fmt: skip
-    p.add_argument(
-        "--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help="passed on to the spec"
-    )
-    p.add_argument("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help="passed on to the spec")
-    p.add_argument("--no-namespaces", action="store_true", help="do not use namespaces (test the fallback)")
-    p.add_argument("--no-cgroups", action="store_true", help="do not use cgroups (test the fallback)")
+    options.add_grading_options(p)
     return p
 
 
@@ -87,89 +51,29 @@ def parse_shard(text: str | None) -> tuple[int, int]:
         return 1, 1
     k, sep, n = text.partition("/")
     if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
-        raise ValueError(f"--shard must be K/N with 1 <= K <= N, e.g. 2/8, not {text!r}")
+        raise options.UsageError(f"--shard must be K/N with 1 <= K <= N, e.g. 2/8, not {text!r}")
     return int(k), int(n)
 
 
-def fingerprint(model: str, reply: str, options: list[str], namespaces: bool, role: str = "server") -> str:
-    """Of everything that decides test outcomes: the spec, the harness and the options."""
-    if role == "server":
-        digest = hashlib.sha256(repr((model, reply, options, namespaces)).encode())
-        folders = [SPEC / "server", PACKAGE]
-    else:
-        digest = hashlib.sha256(repr((role, options, namespaces)).encode())
-        folders = [SPEC / "client", PACKAGE, PACKAGE / "clientspec"]
-    for folder in folders:
-        for path in sorted(folder.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def check_role(args: argparse.Namespace) -> None:
-    """The options that belong to the other role are a usage error, not silently ignored."""
-    if args.role == "server":
-        if args.model is None:
-            raise ValueError("--model is required for servers (iterative, forking or threaded)")
-        if args.client_binary:
-            raise ValueError("--client-binary is for --role client")
-        args.reply = args.reply or "echo"
-        return
-    given = [option for option, value in (("--model", args.model), ("--reply", args.reply)) if value is not None]
-    if given:
-        raise ValueError(
-            f"{' and '.join(given)} do{'es' if len(given) == 1 else ''} not apply to --role client: a client has no "
-            "server model, and the spec plays its server"
-        )
-    args.model = args.reply = ""
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     err = sys.stderr
     try:
-        check_role(args)
+        args = options.parse(parser(), sys.argv[1:] if argv is None else argv)
         shard_index, shard_count = parse_shard(args.shard)
-        weights = load_weights(args.weights, args.role)
-        waits = timeouts.Timeouts().with_overrides(timeouts.parse_overrides(args.sockspec_timeout))
-        if args.sockspec_time_scale <= 0 or args.jobs < 1 or args.timeout <= 0 or args.disk < 1:
-            raise ValueError("--sockspec-time-scale, --jobs, --timeout and --disk must be positive")
-        if missing := [str(path) for path in args.sandbox_read if not path.exists()]:
-            raise ValueError(f"--sandbox-read {missing[0]}: no such file or folder")
-        waits = waits.scaled(args.sockspec_time_scale)
         if not args.submissions.is_dir():
-            raise ValueError(f"{args.submissions} is not a folder")
-    except (ValueError, WeightsError) as error:
+            raise options.UsageError(f"{args.submissions} is not a folder")
+        assignment, isolation = options.prepare(args)
+    except options.UsageError as error:
         print(f"sockspec grade: {error}", file=err)
         return 2
-    spec_options = [f"--sockspec-timeout={item}" for item in args.sockspec_timeout]
-    spec_options.append(f"--sockspec-time-scale={args.sockspec_time_scale:g}")
     submissions = shard(discover(args.submissions, args.role), shard_index, shard_count)
     args.out.mkdir(parents=True, exist_ok=True)
-    take_back_ctrl_c()
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # terminated like Ctrl-C: kill and keep reports
-    isolation = detect(not args.no_namespaces, not args.no_cgroups)
+    options.take_signals()
     if isolation.process_cap == "nproc" and args.jobs > 1:
         # One budget of processes for all jobs: a fork bomb would starve the submissions beside it.
         isolation.notes.append(f"with RLIMIT_NPROC shared, submissions are graded one at a time, not {args.jobs}")
         args.jobs = 1
     try:
-        decisive = spec_options + [str(args.timeout)] + (["--client-binary"] if args.client_binary else [])
-        assignment = Assignment(
-            project=PROJECT,
-            model=args.model,
-            reply=args.reply,
-            timeout=args.timeout,
-            limits=Limits(args.max_processes, args.memory << 20, args.cpus, args.disk << 20),
-            waits=waits,
-            spec_options=tuple(spec_options),
-            weights=weights,
-            applicable=tuple(applicable_tests(PROJECT, args.model, args.reply, args.role, args.client_binary)),
-            fingerprint=fingerprint(args.model, args.reply, decisive, isolation.namespaces, args.role),
-            role=args.role,
-            binary=args.client_binary,
-            readable=tuple(str(path.resolve()) for path in args.sandbox_read),
-        )
         return _grade_all(submissions, assignment, isolation, args, (shard_index, shard_count), err)
     finally:
         isolation.close()
@@ -274,7 +178,9 @@ class Grading:
             return
         except Exception:  # a bug of ours must not cost the other students their grades
             self.failures += 1
-            record = _internal_error(sub, self.assignment, self.out, traceback.format_exc())
+            trace = traceback.format_exc()
+            record = internal_error(sub, self.assignment, trace)
+            save(record, self.out / folder_name(sub.name), {"grader-error.txt": trace.encode()})
         self.records[sub.name] = record
         self.progress.finished(record)
 
@@ -294,15 +200,6 @@ def _rescore(record: Record, assignment: Assignment, out: Path) -> Record:
                 for t in record.tests if t.outcome != "not run"}  # fmt: skip
     record.tests = assignment.tests(outcomes)
     report_files.write_submission(out / folder_name(record.name), record)
-    return record
-
-
-def _internal_error(sub: Submission, assignment: Assignment, out: Path, trace: str) -> Record:
-    reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
-    record = new_record(sub, assignment, "error", reason)
-    record.problem = reason
-    record.tests = assignment.tests({})
-    save(record, out / folder_name(sub.name), {"grader-error.txt": trace.encode()})
     return record
 
 

@@ -54,6 +54,16 @@ def discover(folder: Path, role: str = "server") -> list[Submission]:
     return found
 
 
+def single(path: Path, role: str = "server") -> Submission:
+    """The one submission a platform hands over (Gradescope's /autograder/submission, PrairieLearn's
+    /grade/student): a folder is the student's entry, as in a class folder; a folder holding only
+    one subfolder (a zip's top folder) is that subfolder.  Its name is the folder's."""
+    inner = [p for p in path.iterdir() if not p.name.startswith(".")] if path.is_dir() else []
+    if len(inner) == 1 and inner[0].is_dir():
+        path = inner[0]
+    return _submission(_stem(path), path, role)
+
+
 def shard(submissions: list[Submission], index: int, count: int) -> list[Submission]:
     """The deterministic slice `index` of `count` (1-based): by a hash of the name, so a student
     stays in the same shard when others are added or removed."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sockspec import build, results_file
@@ -55,6 +56,7 @@ class Assignment:
     role: str = "server"  # server (spec/server) or client (spec/client)
     binary: bool = False  # a client: its binary-safe tests are graded too
     readable: tuple[str, ...] = ()  # host paths every submission may read (--sandbox-read)
+    visibility: dict[str, str] = field(default_factory=dict)  # family -> Gradescope's, where not 'visible'
 
     @property
     def label(self) -> str:
@@ -67,7 +69,7 @@ class Assignment:
         return ["{port}"] if self.role == "server" else ["{host}", "{port}"]
 
     def tests(self, results: dict[str, dict]) -> list[ScoredTest]:
-        return score(list(self.applicable), results, self.weights, self.label)
+        return score(list(self.applicable), results, self.weights, self.label, self.visibility)
 
 
 def grade(
@@ -98,6 +100,16 @@ def grade(
 def new_record(sub: Submission, assignment: Assignment, verdict: str = "error", reason: str = "") -> Record:
     return Record(sub.name, sub.kind, assignment.model, assignment.reply, verdict, reason, digest=sub.digest,
                   role=assignment.role)  # fmt: skip
+
+
+def internal_error(sub: Submission, assignment: Assignment, trace: str) -> Record:
+    """The record of a submission the grader itself failed on: its verdict says so, in one line,
+    and never blames the student; every test is 'not run'."""
+    reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
+    record = new_record(sub, assignment, "error", reason)
+    record.problem = reason
+    record.tests = assignment.tests({})
+    return record
 
 
 def save(record: Record, folder: Path, files: dict[str, bytes]) -> None:
@@ -223,8 +235,7 @@ def _build(
     binary = sandbox.bin / source.stem
     cached = build.cached(source.suffix, data, source.stem)
     if cached is not None:
-        shutil.copyfile(cached.binary, binary)
-        binary.chmod(0o755)
+        place_binary(cached.binary, binary)
         output = cached.compiler_output
     else:
         made = source.with_name(f".sockspec-build-{source.stem}")
@@ -241,6 +252,15 @@ def _build(
         build.store(source.suffix, data, binary, output, source.stem)
     files["build.txt"] = (output or "compiled without messages\n").encode()
     return binary
+
+
+def place_binary(source: Path, target: Path) -> None:
+    """Copy a binary that another job may start at once, by a `cp` of its own.  Written from this
+    process, the target's open descriptor would be inherited by whatever another grading thread
+    forks meanwhile, and the binary's exec fails (ETXTBSY, 'exited with status 126') until that
+    child execs in its turn: a race that gave an innocent submission an error verdict."""
+    subprocess.run(["cp", "--", str(source), str(target)], check=True, stdin=subprocess.DEVNULL)
+    target.chmod(0o755)
 
 
 def _as_returncode(status: int | None) -> int:

@@ -1,5 +1,5 @@
 """The machine-readable reports: the class summary (JSON, CSV) and, per submission, Gradescope's
-`results.json` and a JUnit `junit.xml`.
+`results.json` and a JUnit `junit.xml`; PrairieLearn's results.json for `grade-one`.
 
 Each file is written to a temporary name and renamed into place, so an
 interrupted grader never leaves half a report behind.
@@ -18,7 +18,7 @@ from typing import Any
 
 from sockspec.grade import class_page
 from sockspec.grade.record import RECORD_FILE, Record
-from sockspec.grade.scoring import NOT_RUN, PASSED
+from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
 SUMMARY_COLUMNS = ["name", "verdict", "score", "max_score", "failed", "reason"]
 OUTPUT_LIMIT = 16_000  # characters of failure details per test in results.json and junit.xml
@@ -70,34 +70,81 @@ def _clip(text: str) -> str:
     return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[... cut: see junit.xml's source run]"
 
 
+def feedback(record: Record, test: ScoredTest) -> str:
+    """What a student reads for one test: why it failed, its likely bug and how to run it again."""
+    if test.outcome == PASSED:
+        return "passed"
+    if test.outcome == NOT_RUN:
+        return f"not run: {record.reason}"
+    lines = [test.details or test.summary or test.outcome]
+    for label, value in (("LIKELY BUG", test.likely_bug), ("REPRODUCE", test.reproduce)):
+        if value and f"{label}:" not in lines[0]:
+            lines.append(f"{label}: {value}")
+    return _clip("\n".join(lines))
+
+
+def headline(record: Record) -> str:
+    """The verdict and its reason, the run's note, and the first failure's likely bug and reproduction."""
+    lines = [f"{record.verdict}: {record.reason}"] + ([record.note] if record.note else [])
+    first = next((t for t in record.tests if t.outcome not in (PASSED, NOT_RUN)), None)
+    if first is not None:
+        lines += [f"{label}: {value}" for label, value in (("LIKELY BUG", first.likely_bug),
+                                                          ("REPRODUCE", first.reproduce)) if value]  # fmt: skip
+    return "\n".join(lines)
+
+
 def gradescope(record: Record) -> dict[str, Any]:
-    """Gradescope's autograder results format: the score, and one entry per test with its points."""
-    tests = []
-    for test in record.tests:
-        if test.outcome == PASSED:
-            output = "passed"
-        elif test.outcome == NOT_RUN:
-            output = f"not run: {record.reason}"
-        else:
-            output = _clip(test.details or test.summary or test.outcome)
-        tests.append(
-            {
-                "name": test.name,
-                "score": round(test.points, 4),
-                "max_score": round(test.max_points, 4),
-                "status": "passed" if test.outcome == PASSED else "failed",
-                "output": output,
-                "visibility": "visible",
-            }
-        )
+    """Gradescope's results.json, with the fields Gradescope documents only: the score, and one
+    entry per test with its points, status and visibility.  A submission that ran no test (it did
+    not compile, or the grader failed on it) is one failed test worth every point, so Gradescope
+    shows the reason where it shows tests and never a score out of nothing."""
+    tests = [
+        {
+            "name": test.name,
+            "score": round(test.points, 2),
+            "max_score": round(test.max_points, 2),
+            "status": "passed" if test.outcome == PASSED else "failed",
+            "output": feedback(record, test),
+            "visibility": test.visibility,
+        }
+        for test in record.tests
+        if test.outcome != NOT_RUN or any(t.outcome != NOT_RUN for t in record.tests)
+    ]
+    if not tests:
+        tests = [{"name": "sockspec: the submission could not be graded", "score": 0.0,
+                  "max_score": record.max_score, "status": "failed", "output": headline(record),
+                  "visibility": "visible"}]  # fmt: skip
     return {
         "score": record.score,
-        "max_score": record.max_score,
-        "execution_time": round(record.seconds, 1),
-        "output": f"{record.verdict}: {record.reason}" + (f"\n{record.note}" if record.note else ""),
+        "execution_time": round(record.seconds),
+        "output": headline(record),
         "visibility": "visible",
-        "stdout_visibility": "visible",
+        "stdout_visibility": "hidden",
         "tests": tests,
+    }
+
+
+def prairielearn(record: Record, grader_failed: bool = False) -> dict[str, Any]:
+    """PrairieLearn's external grading results.json: a score from 0 to 1, and the tests with their
+    points.  When the grader itself failed, the submission is not gradable (PrairieLearn then
+    charges the student no attempt) and format_errors says why."""
+    if grader_failed:
+        return {"gradable": False, "score": 0, "message": headline(record), "format_errors": [record.reason]}
+    return {
+        "gradable": True,
+        "score": round(record.score / record.max_score, 4) if record.max_score else 0.0,
+        "message": headline(record),
+        "output": "",
+        "tests": [
+            {
+                "name": test.name,
+                "points": round(test.points, 2),
+                "max_points": round(test.max_points, 2),
+                "message": test.summary,
+                "output": feedback(record, test),
+            }
+            for test in record.tests
+        ],
     }
 
 

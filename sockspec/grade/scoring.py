@@ -23,11 +23,20 @@ connection, and waiting without burning CPU weigh 2, like a server's
 clean close and resources.  Reporting a refused connect() weighs 1: one
 test, and the notes' client already does it (§5.1, `perror("connect")`).
 
-Override with `--weights FILE.toml` (families of the graded role):
+Override with `--weights FILE.toml` (families of the graded role); its
+[visibility] table says, per family, when Gradescope shows the tests to
+the student (visible, the default; hidden; after_due_date; after_published):
 
     [weights]
     send_recv = 4
     resources = 1
+
+    [visibility]
+    resources = "after_due_date"
+
+Each family's points are split among its tests in hundredths, the odd
+hundredths to its first tests, so that what a platform shows per test adds
+up to the family's weight exactly.
 """
 
 from __future__ import annotations
@@ -71,23 +80,34 @@ class WeightsError(Exception):
     """The weights file cannot be used; the message says why."""
 
 
-def load_weights(path: Path | None, role: str = "server") -> dict[str, float]:
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def load_policy(path: Path | None, role: str = "server") -> tuple[dict[str, float], dict[str, str]]:
+    """The weight of each family, and the visibility of those that are not 'visible', from the
+    [weights] and [visibility] tables of `path` (either may be missing, not both)."""
     weights = dict(DEFAULT_WEIGHTS[role])
     if path is None:
-        return weights
+        return weights, {}
     try:
-        table = tomllib.loads(path.read_text()).get("weights")
+        tables = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise WeightsError(f"cannot read {path}: {error}") from None
-    if not isinstance(table, dict):
-        raise WeightsError(f"{path} has no [weights] table")
-    for family, value in table.items():
-        if family not in weights:
-            raise WeightsError(f"{path}: unknown family {family!r} for a {role} (families: {', '.join(weights)})")
-        if not isinstance(value, int | float) or value < 0:
+    given, shown = tables.get("weights", {}), tables.get("visibility", {})
+    if not isinstance(given, dict) or not isinstance(shown, dict) or not (given or shown):
+        raise WeightsError(f"{path} has no [weights] or [visibility] table")
+    for table in (given, shown):
+        if unknown := [family for family in table if family not in weights]:
+            raise WeightsError(f"{path}: unknown family {unknown[0]!r} for a {role} (families: {', '.join(weights)})")
+    for family, value in given.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise WeightsError(f"{path}: the weight of {family} must be a number >= 0, not {value!r}")
         weights[family] = float(value)
-    return weights
+    for family, value in shown.items():
+        if value not in VISIBILITIES:
+            raise WeightsError(f"{path}: the visibility of {family} must be one of {', '.join(VISIBILITIES)}, "
+                               f"not {value!r}")  # fmt: skip
+    return weights, dict(shown)
 
 
 def family_of_nodeid(nodeid: str) -> str:
@@ -138,20 +158,39 @@ class ScoredTest:
     summary: str = ""
     details: str = ""
     duration: float = 0.0
+    likely_bug: str = ""
+    reproduce: str = ""
+    visibility: str = "visible"  # when Gradescope shows it: one of VISIBILITIES
+
+
+def shares(total: float, count: int) -> list[float]:
+    """`total` split in `count` parts of whole hundredths that add up to it (as rounded to hundredths):
+    the odd hundredths go to the first parts."""
+    hundredths = round(total * 100)
+    base, extra = divmod(hundredths, count)
+    return [(base + (i < extra)) / 100 for i in range(count)]
 
 
 def score(
-    applicable: list[str], results: dict[str, dict[str, Any]], weights: dict[str, float], label: str
+    applicable: list[str],
+    results: dict[str, dict[str, Any]],
+    weights: dict[str, float],
+    label: str,
+    visibility: dict[str, str] | None = None,
 ) -> list[ScoredTest]:
     """Every applicable test with its points; a test missing from the results was not run and earns none."""
-    per_family: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
     for nodeid in applicable:
-        family = family_of_nodeid(nodeid)
-        per_family[family] = per_family.get(family, 0) + 1
+        members.setdefault(family_of_nodeid(nodeid), []).append(nodeid)
+    worth_of = {
+        nodeid: worth
+        for family, nodeids in members.items()
+        for nodeid, worth in zip(nodeids, shares(weights.get(family, 0.0), len(nodeids)), strict=True)
+    }
     scored = []
     for nodeid in applicable:
         family = family_of_nodeid(nodeid)
-        worth = weights.get(family, 0.0) / per_family[family]
+        worth = worth_of[nodeid]
         event = results.get(nodeid)
         outcome = event["outcome"] if event else NOT_RUN
         scored.append(
@@ -165,6 +204,9 @@ def score(
                 summary=event.get("summary", "") if event else "",
                 details=event.get("details", "") if event else "",
                 duration=event.get("duration", 0.0) if event else 0.0,
+                likely_bug=event.get("likely_bug", "") if event else "",
+                reproduce=event.get("reproduce", "") if event else "",
+                visibility=(visibility or {}).get(family, "visible"),
             )
         )
     return scored

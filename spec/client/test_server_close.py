@@ -17,7 +17,7 @@ pytestmark = pytest.mark.behaviour(
 )
 
 SAY_SO_HINT = (
-    "the client ends without a word: when recv() returns 0, say so (the notes' client prints \" server shutdown!\")"
+    'the client ends without a word: when recv() returns 0, say so (the notes\' client prints " server shutdown!")'
 )
 WAITS_IN_INPUT_HINT = (
     "the client blocks in getline()/fgets() and only calls recv() after the user typed a line: wait on "

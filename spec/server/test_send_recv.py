@@ -153,10 +153,12 @@ def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
     "the server loses or reorders data when several messages arrive at once: process everything recv() returned"
 )
 def test_pipelined_messages(server):
-    """Send 200 messages back to back without waiting for any reply, then expect all replies in order."""
+    """Send 200 messages back to back without waiting for any reply, then expect all replies in order,
+    and nothing after them."""
     messages = [b"pipelined message %03d;" % i for i in range(200)]
     with server.connect() as client:
         client.echo(b"".join(messages), chunks=messages)
+        client.echo(SENTINEL)
 
 
 @pytest.mark.replies("echo")

@@ -140,7 +140,8 @@ def test_reports_hold_the_client_families(graded: Graded):
     assert "<b>clients</b>" in page
     for name in EXPECTED:
         results = json.loads((graded.out / name / "results.json").read_text())
-        assert results["score"] == graded.row(name)["score"] and len(results["tests"]) == TESTS
+        ran = graded.row(name)["verdict"] != "error"  # else one failed test holds the reason (Gradescope)
+        assert results["score"] == graded.row(name)["score"] and len(results["tests"]) == (TESTS if ran else 1)
         suite = ET.parse(graded.out / name / "junit.xml").getroot()
         assert int(suite.get("tests")) == TESTS
         assert {case.get("classname") for case in suite.iter("testcase")} == {f"spec.client.{f}" for f in FAMILIES}

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
+import threading
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from sockspec import results_file
 from sockspec.grade import address, discover, report_files, scoring
+from sockspec.grade.job import place_binary
 from sockspec.grade.progress import Progress
 from sockspec.grade.record import Record, judge
 from sockspec.grade.scoring import ScoredTest
@@ -193,14 +198,31 @@ class TestScoring:
     def test_weights_file(self, tmp_path):
         path = tmp_path / "w.toml"
         path.write_text("[weights]\nclose = 5\nzombies = 0\n")
-        weights = scoring.load_weights(path)
+        weights, visibility = scoring.load_policy(path)
         assert weights["close"] == 5.0 and weights["zombies"] == 0.0 and weights["send_recv"] == 3.0
-        path.write_text("[weights]\nclsoe = 5\n")
-        with pytest.raises(scoring.WeightsError, match="unknown family 'clsoe'"):
-            scoring.load_weights(path)
-        path.write_text("[weights]\nclose = -1\n")
-        with pytest.raises(scoring.WeightsError, match=">= 0"):
-            scoring.load_weights(path)
+        assert visibility == {}
+        for text, error in (("[weights]\nclsoe = 5\n", "unknown family 'clsoe'"), ("[weights]\nclose = -1\n", ">= 0"),
+                            ("[weights]\nclose = true\n", ">= 0"), ("[grade]\nmodel = 'x'\n", "no \\[weights\\]"),
+                            ("[visibility]\nclose = 'later'\n", "one of visible, hidden"),
+                            ("[visibility]\nclsoe = 'hidden'\n", "unknown family 'clsoe'")):  # fmt: skip
+            path.write_text(text)
+            with pytest.raises(scoring.WeightsError, match=error):
+                scoring.load_policy(path)
+
+    def test_visibility_per_family(self, tmp_path):
+        path = tmp_path / "w.toml"
+        path.write_text("[visibility]\nclose = 'after_due_date'\n")
+        weights, visibility = scoring.load_policy(path)
+        assert weights == scoring.DEFAULT_WEIGHTS["server"] and visibility == {"close": "after_due_date"}
+        scored = scoring.score(TESTS, {}, weights, "threaded-echo", visibility)
+        assert [t.visibility for t in scored] == ["after_due_date"] * 2 + ["visible"] * 3
+
+    @pytest.mark.parametrize("total, count", [(3.0, 7), (2.0, 3), (1.0, 6), (0.0, 4), (5.0, 1), (14.0, 41)])
+    def test_points_in_hundredths_add_up_exactly(self, total, count):
+        parts = scoring.shares(total, count)
+        assert len(parts) == count and max(parts) - min(parts) <= 0.01 + 1e-9
+        assert round(sum(parts) * 100) == round(total * 100)
+        assert all(abs(p * 100 - round(p * 100)) < 1e-9 for p in parts)
 
     @pytest.mark.parametrize("role", ["server", "client"])
     def test_every_family_has_a_default_weight(self, role):
@@ -210,9 +232,9 @@ class TestScoring:
     def test_client_weights_file(self, tmp_path):
         path = tmp_path / "w.toml"
         path.write_text("[weights]\nstream = 4\n")
-        assert scoring.load_weights(path, "client")["stream"] == 4.0
+        assert scoring.load_policy(path, "client")[0]["stream"] == 4.0
         with pytest.raises(scoring.WeightsError, match="unknown family 'stream' for a server"):
-            scoring.load_weights(path)
+            scoring.load_policy(path)
 
     def test_results_file_cut_mid_line(self, tmp_path):
         path = tmp_path / "results.jsonl"
@@ -247,11 +269,37 @@ def sample_record() -> Record:
 
 class TestReports:
     def test_gradescope_format(self):
-        data = report_files.gradescope(sample_record())
-        assert data["score"] == 1.0 and data["max_score"] == 2.0
+        record = sample_record()
+        record.tests[1].likely_bug = "sends strlen(buf) bytes"
+        record.tests[1].reproduce = "pytest --impl ann.c -k test_x"
+        record.tests[1].visibility = "hidden"
+        data = report_files.gradescope(record)
+        assert data["score"] == 1.0 and "max_score" not in data  # Gradescope documents no total
         assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
-        assert data["tests"][1]["output"] == "DETAILS with <tags> & ampersands"
-        assert all(t["visibility"] == "visible" for t in data["tests"])
+        assert data["tests"][1]["output"] == (
+            "DETAILS with <tags> & ampersands\nLIKELY BUG: sends strlen(buf) bytes\n"
+            "REPRODUCE: pytest --impl ann.c -k test_x"
+        )
+        assert [t["visibility"] for t in data["tests"]] == ["visible", "hidden"]
+        assert data["output"].splitlines() == [
+            "fail: 1 of 2 tests failed",
+            "LIKELY BUG: sends strlen(buf) bytes",
+            "REPRODUCE: pytest --impl ann.c -k test_x",
+        ]
+
+    def test_gradescope_submission_that_ran_no_test_is_one_failed_test_worth_everything(self):
+        record = Record("ann", "c", "threaded", "echo", "error", "does not compile: ann.c:3: error: expected ';'",
+                        tests=[result("not run"), result("not run")])  # fmt: skip
+        (test,) = report_files.gradescope(record)["tests"]
+        assert test["status"] == "failed" and test["score"] == 0 and test["max_score"] == 2.0
+        assert test["output"] == "error: does not compile: ann.c:3: error: expected ';'"
+
+    def test_prairielearn_format(self):
+        data = report_files.prairielearn(sample_record())
+        assert data["gradable"] is True and data["score"] == 0.5
+        assert [(t["points"], t["max_points"]) for t in data["tests"]] == [(1.0, 1.0), (0.0, 1.0)]
+        failed = report_files.prairielearn(sample_record(), grader_failed=True)
+        assert failed["gradable"] is False and failed["format_errors"] == ["1 of 2 tests failed"]
 
     def test_junit_is_valid_xml(self):
         suite = ET.fromstring(report_files.junit(sample_record()).split("\n", 1)[1])
@@ -358,3 +406,67 @@ def test_client_spec_command(tmp_path, impl, name, binary, chosen):
     assert argv[argv.index("--sockspec-confine") + 1] == str(tmp_path / "confine.json")
     assert argv[-3:] == ["--client-address", "192.168.153.128:19999", "--sockspec-time-scale=1"]
     assert "--model" not in argv and "--server-log" not in argv
+
+
+def test_a_placed_binary_starts_while_another_thread_forks(tmp_path):
+    """`job.place_binary` leaves no descriptor of the binary open for writing in the grader, so a
+    child that another grading thread forks meanwhile (here with a preexec_fn, the slow kind of
+    fork) cannot make its exec fail with ETXTBSY.  shutil.copyfile in its place fails this within
+    a few hundred tries."""
+    true = Path(shutil.which("true"))
+    stop = threading.Event()
+
+    def fork_meanwhile() -> None:
+        while not stop.is_set():
+            subprocess.run([str(true)], preexec_fn=lambda: None)
+
+    forker = threading.Thread(target=fork_meanwhile)
+    forker.start()
+    try:
+        for i in range(300):
+            target = tmp_path / f"binary-{i}"
+            place_binary(true, target)
+            subprocess.run([str(target)], check=True)
+    finally:
+        stop.set()
+        forker.join()
+
+
+class TestOptions:
+    """The options of `grade`, `grade-one` and `autograder`, from the command line and --config."""
+
+    def parse(self, *argv: str):
+        from sockspec.grade import options, single
+
+        return options.parse(single.parser(), ["ann.c", "--results", "r.json", *argv])
+
+    def test_config_gives_defaults_the_command_line_overrides(self, tmp_path):
+        config = tmp_path / "sockspec.toml"
+        config.write_text('[grade]\nmodel = "forking"\ntimeout = 120\nsockspec-timeout = ["start=10"]\n\n'
+                          "[weights]\nclose = 5\n")  # fmt: skip
+        args = self.parse("--config", str(config), "--timeout", "60")
+        assert (args.model, args.timeout, args.sockspec_timeout, args.reply) == ("forking", 60, ["start=10"], "echo")
+        assert args.weights == config  # its [weights] table
+
+    @pytest.mark.parametrize(
+        "table, error",
+        [('[grade]\nmodle = "x"\n', "'modle', which is not an option"),
+         ('[grade]\nsockspec-timeout = "start=10"\n', "must be a list"),
+         ('[grade]\nrole = "client"\nmodel = "threaded"\n', "--model does not apply to --role client"),
+         ("[grade\n", "cannot read")],
+    )  # fmt: skip
+    def test_a_config_that_cannot_be_used_is_a_usage_error(self, tmp_path, table, error):
+        from sockspec.grade import options
+
+        config = tmp_path / "sockspec.toml"
+        config.write_text(table)
+        with pytest.raises(options.UsageError, match=error):
+            self.parse("--config", str(config))
+
+    def test_a_config_without_weights_keeps_the_default_weights(self, tmp_path):
+        from sockspec.grade import scoring
+
+        config = tmp_path / "sockspec.toml"
+        config.write_text('[grade]\nmodel = "threaded"\n')
+        args = self.parse("--config", str(config))
+        assert args.weights is None and scoring.load_policy(args.weights)[0] == scoring.DEFAULT_WEIGHTS["server"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -113,9 +114,12 @@ def test_output_flood_is_capped(graded: Graded):
 
 
 def test_per_submission_reports(graded: Graded):
+    jsonschema = pytest.importorskip("jsonschema", reason="results.json is checked against Gradescope's format")
+    schema = json.loads((Path(__file__).parent / "schemas" / "gradescope-results.schema.json").read_text())
     for name in EXPECTED:
         folder = graded.out / name
         results = json.loads((folder / "results.json").read_text())
+        jsonschema.validate(results, schema)
         assert {"score", "tests", "output", "visibility"} <= set(results)
         assert results["score"] == graded.row(name)["score"]
         for test in results["tests"]:

@@ -240,3 +240,28 @@ def test_servers_get_ctrl_c_even_when_the_run_was_started_ignoring_it():
         "--impl", "reference.threaded", "spec/server/test_lifecycle.py", "-k", "ctrl_c", ignoring_ctrl_c=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("plugin", ["loaded", "blocked"])
+def test_a_falsifying_example_is_not_offered_as_a_patch_to_the_spec(tmp_path, plugin):
+    """hypothesis would write a patch adding the example to the test's source, here the spec's
+    (`plugin._drop_hypothesis_patch`).  With our plugin blocked, the same run must write one, or
+    this test proves nothing: that takes libcst, which hypothesis needs for patches."""
+    pytest.importorskip("libcst", reason="hypothesis writes no patches without libcst")
+    (tmp_path / "test_falsified.py").write_text(
+        "from hypothesis import given, strategies as st\n\n"
+        "@given(st.integers())\n"
+        "def test_small(n):\n"
+        "    assert n < 10\n"
+    )
+    store = tmp_path / "store"
+    ours = ("sockspec.plugin", "sockspec.serverspec.plugin", "sockspec.clientspec.plugin")
+    blocking = [arg for name in ours for arg in ("-p", f"no:{name}")] if plugin == "blocked" else []
+    done = run_pytest(
+        *blocking, "-W", "ignore::DeprecationWarning", "test_falsified.py",
+        cwd=tmp_path, env={"HYPOTHESIS_STORAGE_DIRECTORY": str(store)},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    written = list(store.glob("patches/*"))
+    assert bool(written) == (plugin == "blocked"), (written, done.stdout)
+    assert ("git apply" in done.stdout) == (plugin == "blocked"), done.stdout

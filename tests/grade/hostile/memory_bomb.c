@@ -1,13 +1,28 @@
-/* Starts a process beside the server that takes memory, and touches it, until it cannot. */
+/* Takes memory, and touches it, until it cannot, before it listens. */
 static void attack(void)
 {
+    if (!first_time())
+        return;
     say("memory_bomb", "taking all the memory there is");
-    if (fork() == 0) {
-        for (;;) {
-            char *block = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (block == MAP_FAILED)
-                pause();
-            memset(block, 1, 64 << 20);
-        }
+    /* Address space first, untouched: where RLIMIT_AS caps each process, mmap() is refused at
+     * the cap at once.  Where it is not refused (a cgroup caps the job's memory instead), every
+     * page is touched, and the job is killed at its cap. */
+    enum { BLOCK = 64 << 20, MOST = 4096 };
+    static char *blocks[MOST];
+    int taken = 0;
+    while (taken < MOST) {
+        char *block = mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (block == MAP_FAILED)
+            break;
+        blocks[taken++] = block;
     }
+    if (taken < MOST) {
+        say("memory_bomb", "refused more after %d MiB: %s", taken * 64, strerror(errno));
+    } else {
+        for (int i = 0; i < taken; i++)
+            memset(blocks[i], 1, BLOCK);
+        say("memory_bomb", "touched %d MiB and was not stopped", taken * 64);
+    }
+    while (taken > 0)
+        munmap(blocks[--taken], BLOCK);
 }

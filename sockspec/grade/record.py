@@ -35,6 +35,9 @@ class Record:
     problem: str = ""  # why it could not be run at all, if so
     build_output: str = ""  # what the compiler said, cut to BUILD_OUTPUT_LIMIT characters
     role: str = "server"  # what was graded: a server, or a client
+    # The spec run's diagnosis, most likely first: {"id": a cause of sockspec.causes, "tests": the
+    # test ids that point to it, "evidence": what the bytes or the processes showed, in words}.
+    causes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -68,6 +71,7 @@ class Record:
             "max_score": self.max_score,
             "failed": self.failed,
             "reason": self.reason,
+            "causes": [cause["id"] for cause in self.causes],
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sockspec.grade import class_page
 from sockspec.grade.record import RECORD_FILE, Record
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
-SUMMARY_COLUMNS = ["name", "verdict", "score", "max_score", "failed", "reason"]
+SUMMARY_COLUMNS = ["name", "verdict", "score", "max_score", "failed", "causes", "reason"]
 OUTPUT_LIMIT = 16_000  # characters of failure details per test in results.json and junit.xml
 
 
@@ -42,6 +42,7 @@ def summary_csv(records: list[Record]) -> str:
     for record in records:
         row = record.summary_row()
         row["failed"] = " ".join(row["failed"])
+        row["causes"] = " ".join(row["causes"])
         writer.writerow([row[column] for column in SUMMARY_COLUMNS])
     return buffer.getvalue()
 

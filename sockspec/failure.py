@@ -14,6 +14,22 @@ import threading
 import time
 
 
+class Hint(str):
+    """A likely bug in words, with the ids of the causes it names (sockspec.causes), most likely
+    first: a plain string everywhere text goes, and data where the diagnosis reads it.  A `general`
+    hint is one the harness attaches whatever the test (a server that spins, one that stops
+    answering while others are connected): the test's own causes rank before its causes."""
+
+    causes: tuple[str, ...]
+    general: bool
+
+    def __new__(cls, text: str, causes: tuple[str, ...] = (), general: bool = False) -> Hint:
+        hint = super().__new__(cls, text)
+        hint.causes = tuple(causes)
+        hint.general = general
+        return hint
+
+
 class SpecFailure(AssertionError):
     """The server did not behave as the spec says."""
 
@@ -25,6 +41,8 @@ class SpecFailure(AssertionError):
         # Set when a reply came back changed or cut short: the likely bug then, in a test that is
         # about something else (closing, reaping) and whose usual cause would mislead.
         self.exchange_hint = ""
+        # What the bytes themselves showed (sockspec.evidence): (cause id, words), strongest first.
+        self.evidence: list[tuple[str, str]] = []
         super().__init__(f"expected {expected}; {happened}")
 
 

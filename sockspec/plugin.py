@@ -29,8 +29,9 @@ from typing import NoReturn, Protocol
 
 import pytest
 
-from sockspec import invocation, paths, report, timeouts
-from sockspec.failure import SpecFailure, Transcript
+from sockspec import diagnosis, invocation, paths, report, timeouts
+from sockspec.diagnosis import Diagnosis
+from sockspec.failure import Hint, SpecFailure, Transcript
 from sockspec.report import FailureParts
 from sockspec.results_file import ResultsFile, family_of
 from sockspec.signals import take_back_ctrl_c
@@ -94,13 +95,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "behaviour(text, notes, checks_replies): the behaviour a spec module checks, the section of the notes it "
         "comes from, and whether its tests are about the replies themselves",
     )
-    config.addinivalue_line("markers", "likely_bug(text): the usual cause when this test fails")
+    config.addinivalue_line(
+        "markers", "likely_bug(text, causes): the usual cause when this test fails, and its ids in sockspec.causes"
+    )
     config.stash[COMMON] = _common(config)
     # hypothesis keeps files (its cache of constants) in ./.hypothesis: not in the user's folder.
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(paths.user_cache("hypothesis")))
     take_back_ctrl_c()  # Ctrl-C stops the run, and the programs it starts, however it was started
-    if config.getoption("sockspec_results") and not hasattr(config, "workerinput"):
-        results = ResultsFile(Path(config.getoption("sockspec_results")))
+    if hasattr(config, "workerinput"):
+        return  # the controller collects the reports and writes what the run found
+    found = Diagnosis()
+    config.pluginmanager.register(found, "sockspec-diagnosis")
+    if config.getoption("sockspec_results"):
+        results = ResultsFile(Path(config.getoption("sockspec_results")), found)
         config.stash[RESULTS] = results
         config.pluginmanager.register(results, "sockspec-results")
 
@@ -193,6 +200,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     item.stash[FAILURE] = failure
     parts = handle.failure_parts(failure)
     likely = likely_bug(item, failure)
+    causes = _candidate_causes(item, failure, likely, report.signal_hint(parts.exit_description, parts.signal_hints))
     options = parts.options + common(item.config).timing_options + handle.patience.shortened_options(item.nodeid)
     reproduce = report.reproduce(options, item)
     text = report.render(
@@ -210,7 +218,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         signal_hints=parts.signal_hints,
     )
     rep.longrepr = report.as_longrepr(text, failure, item.location)
-    meta.update(summary=str(failure), likely_bug=failure.likely_bug or likely, reproduce=reproduce)
+    meta.update(summary=str(failure), likely_bug=str(failure.likely_bug or likely), reproduce=reproduce)
+    meta.update(causes=causes, evidence={cause: words for cause, words in reversed(failure.evidence)})
+
+
+def _candidate_causes(item: pytest.Item, failure: SpecFailure, likely: str, signal_hint: str) -> list[str]:
+    """The failure's candidate causes, most likely first: what its bytes showed, a death by signal,
+    the test's own hint for what it saw, the changed reply of an exchange this test is not about,
+    its `likely_bug(..., causes=...)`, and last the harness's general hints."""
+    marker = item.get_closest_marker("likely_bug")
+    marked = (marker.kwargs.get("causes") or getattr(marker.args[0], "causes", ())) if marker else ()
+    hints = [hint for hint in (signal_hint, failure.likely_bug, likely) if isinstance(hint, Hint)]
+    general = [hint.causes for hint in hints if hint.general]
+    exchange = [hint.causes for hint in hints if hint is failure.exchange_hint]
+    own = [hint.causes for hint in hints if not hint.general]
+    return diagnosis.candidates(failure.evidence, *own, *exchange, tuple(marked), *general)
 
 
 def _drop_hypothesis_patch(item: pytest.Item) -> None:

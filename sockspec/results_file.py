@@ -8,12 +8,15 @@ that finished.  Lines:
     {"kind": "client", "impl", "binary"}                          (the client half runs)
     {"kind": "startup_error", "reason": one line, "output": [last lines]}
     {"kind": "test", "nodeid", "family", "behaviour", "outcome", "duration", "summary", "details"}
+    {"kind": "diagnosis", "causes": [{"id", "tests", "evidence"}, ...]}   (most likely first)
     {"kind": "end", "exitstatus": int}
 
 `outcome` is passed, failed, error (setup or teardown failed) or skipped;
 `summary` is one line, `details` the whole failure message; a failed test
-also has `likely_bug` (its usual cause, in words) and `reproduce` (the
-command that runs it alone).  `read` is the one reader of the file.
+also has `likely_bug` (its usual cause, in words), `causes` (its candidate
+causes' ids, most likely first), `evidence` (cause id -> what its bytes
+showed) and `reproduce` (the command that runs it alone).  `read` is the
+one reader of the file.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from sockspec.diagnosis import Diagnosis
+
 
 def family_of(item: pytest.Item) -> str:
     """The behaviour family of a spec test: its module's name without `test_`."""
@@ -34,11 +39,12 @@ def family_of(item: pytest.Item) -> str:
 
 
 class ResultsFile:
-    """Appends one JSON line per event and flushes it at once."""
+    """Appends one JSON line per event and flushes it at once; at the end, the run's diagnosis."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, diagnosis: Diagnosis) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("w", encoding="utf-8")
+        self._diagnosis = diagnosis
 
     def write(self, kind: str, **fields: Any) -> None:
         self._file.write(json.dumps({"kind": kind, **fields}) + "\n")
@@ -66,10 +72,13 @@ class ResultsFile:
             summary=meta.get("summary") or _first_line(details),
             details=details,
             likely_bug=meta.get("likely_bug", ""),
+            causes=meta.get("causes", []),
+            evidence=meta.get("evidence", {}),
             reproduce=meta.get("reproduce", ""),
         )
 
     def pytest_sessionfinish(self, exitstatus: int) -> None:
+        self.write("diagnosis", causes=self._diagnosis.causes())
         self.write("end", exitstatus=int(exitstatus))
         self._file.close()
 
@@ -88,6 +97,7 @@ class Recorded:
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by node id, in the order they ran
     ended: bool = False
     exitstatus: int | None = None
+    causes: list[dict[str, Any]] = field(default_factory=list)  # the run's diagnosis, most likely first
 
 
 def read(path: Path) -> Recorded:
@@ -108,6 +118,8 @@ def read(path: Path) -> Recorded:
             found.startup_error = event
         elif kind in ("run", "client"):
             found.started = True
+        elif kind == "diagnosis":
+            found.causes = event.get("causes", [])
         elif kind == "end":
             found.ended = True
             found.exitstatus = event.get("exitstatus")

@@ -67,6 +67,18 @@ def test_caught_by_selects_exactly_its_tests():
         assert not clashes, f"-k would select more than asked: {clashes}"
 
 
+DIAGNOSED_AT_LEAST = 0.95
+
+
+def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
+    """`diagnosed=no` records a program whose run's diagnosis misses its declared causes (each such
+    header is checked by test_buggy_program_is_caught): at most 5% of the buggy programs."""
+    proved = [e for e in BUGGY if e.expect != "gap"]
+    right = [e for e in proved if e.diagnosed]
+    print(f"diagnosed {len(right)}/{len(proved)}")
+    assert len(right) >= DIAGNOSED_AT_LEAST * len(proved), [e.name for e in proved if not e.diagnosed]
+
+
 # -- running the spec ----------------------------------------------------------------
 # Correct programs first: each runs the whole spec, the longest runs here, so under
 # pytest -n they start early instead of ending the run alone.
@@ -100,4 +112,9 @@ def test_buggy_program_is_caught(entry: Entry):
         f"these caught-by tests did not fail: {', '.join(missing)}"
         + (f"\nnot run at all: {', '.join(t for t in missing if t not in ran)}" if set(missing) - ran else "")
         + f"\nfailed: {result.compact_failures() or 'nothing'}\n{result.output[-2000:] if not result.tests else ''}"
+    )
+    misses = result.diagnosis_misses()
+    assert entry.diagnosed == (not misses), (
+        f"{entry.name}: declared causes {', '.join(entry.causes)}; the run's diagnosis: {result.causes}"
+        + (f" ({'; '.join(misses)})" if misses else " (right: drop diagnosed=no from its header)")
     )

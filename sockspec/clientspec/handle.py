@@ -13,7 +13,7 @@ import select
 import socket
 from dataclasses import dataclass
 
-from sockspec import proc, tcp
+from sockspec import evidence, proc, tcp
 from sockspec.clientspec import hints
 from sockspec.clientspec.program import ClientProgram
 from sockspec.clientspec.scripted_server import ServerEnd, listen
@@ -152,7 +152,9 @@ class ClientHandle:
             happened = "its stdout does not show it"
         ended = program.exit_description()
         happened += f"; {ended}" if ended else f" after {seconds:g} s"
-        raise SpecFailure(expected, happened, missed_deadline="" if ended else "reply")
+        failure = SpecFailure(expected, happened, missed_deadline="" if ended else "reply")
+        failure.evidence = evidence.of_shown(reply, shown, printed)
+        raise failure
 
     def expect_exit(self, after: str, status: str = "any", seconds: float | None = None) -> int:
         """The client exits by itself within the deadline, never killed by a signal, and with status 0
@@ -166,7 +168,10 @@ class ClientHandle:
             share = program.cpu_share()
             busy = share > 0.5  # over half a core on average since it started: it spins
             happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
-            raise SpecFailure(expected, happened, hints.SPIN if busy else "", missed_deadline="exit")
+            failure = SpecFailure(expected, happened, hints.SPIN if busy else "", missed_deadline="exit")
+            if busy:
+                failure.evidence.append(("spin-on-eof", f"instead of exiting it runs on, busy ({share:.0%} of a core)"))
+            raise failure
         ended = program.exit_description()
         self.transcript.add("client", ended)
         killed = "killed" in ended

@@ -181,7 +181,10 @@ def _grade_into(
     elif found.ended and found.exitstatus not in (0, 1) and not starved:
         raise GraderFault(f"the spec run ended with status {found.exitstatus}: "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
-    record.verdict, record.reason = judge(record.tests, outcome.timed_out, assignment.timeout, ended_early)
+    record.causes = found.causes
+    record.verdict, record.reason = judge(
+        record.tests, outcome.timed_out, assignment.timeout, ended_early, found.causes
+    )
     record.reason += _cap_notes(events, assignment.limits)
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sockspec.causes import CAUSES
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
 RECORD_FILE = "grade.json"
+REASON_LIMIT = 240  # characters of a verdict's one-line reason
 BUILD_OUTPUT_LIMIT = 8000
 
 
@@ -96,8 +98,11 @@ def graded_as(role: str, model: str, reply: str) -> dict[str, str | None]:
     return {"role": role, "model": model or None, "reply": reply or None}
 
 
-def judge(tests: list[ScoredTest], timed_out: bool, limit: float, ended_early: str = "") -> tuple[str, str]:
-    """The verdict and its one-line reason for a submission whose spec run got under way."""
+def judge(
+    tests: list[ScoredTest], timed_out: bool, limit: float, ended_early: str = "", causes: list[dict[str, Any]] = ()
+) -> tuple[str, str]:
+    """The verdict and its one-line reason for a submission whose spec run got under way; a failing
+    one's reason leads with the run's diagnosis, `causes` (most likely first)."""
     total = len(tests)
     finished = [t for t in tests if t.outcome != NOT_RUN]
     not_passed = [t for t in finished if t.outcome != PASSED]
@@ -111,4 +116,7 @@ def judge(tests: list[ScoredTest], timed_out: bool, limit: float, ended_early: s
     first = not_passed[0] if not_passed else None
     detail = f"; first: {first.name}: {first.summary}" if first and first.summary else ""
     line = f"{len(not_passed)} of {total} tests failed{detail}"
-    return "fail", line if len(line) <= 240 else line[:237] + "..."
+    if causes:
+        ids = " + ".join(cause["id"] for cause in causes)
+        line = f"likely {ids}: {CAUSES[causes[0]['id']].words}; {line}"
+    return "fail", line if len(line) <= REASON_LIMIT else line[: REASON_LIMIT - 3] + "..."

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from sockspec import diagnosis
 from sockspec.grade import class_page
 from sockspec.grade.record import RECORD_FILE, Record
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
@@ -85,8 +86,12 @@ def feedback(record: Record, test: ScoredTest) -> str:
 
 
 def headline(record: Record) -> str:
-    """The verdict and its reason, the run's note, and the first failure's likely bug and reproduction."""
+    """The verdict and its reason, the run's note, its DIAGNOSIS, and the first failure's likely bug
+    and reproduction."""
     lines = [f"{record.verdict}: {record.reason}"] + ([record.note] if record.note else [])
+    if record.causes:
+        names = {t.nodeid: t.name for t in record.tests}
+        lines += ["", "DIAGNOSIS", *diagnosis.lines(record.causes, names), ""]
     first = next((t for t in record.tests if t.outcome not in (PASSED, NOT_RUN)), None)
     if first is not None:
         lines += [f"{label}: {value}" for label, value in (("LIKELY BUG", first.likely_bug),

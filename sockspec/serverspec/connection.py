@@ -14,16 +14,18 @@ import struct
 import time
 from collections.abc import Callable
 
-from sockspec.failure import SpecFailure, Transcript, preview
+from sockspec import evidence
+from sockspec.failure import Hint, SpecFailure, Transcript, preview
 from sockspec.serverspec.conversation import Exchange, converse, error_name
 from sockspec.timeouts import LOOK_INTERVAL, Deadline, Timeouts
 
 RECV_SIZE = 65536
 
-RESET_HINT = (
+RESET_HINT = Hint(
     "the server resets the connection instead of closing it: it sets SO_LINGER to 0, or closes the "
     "socket while received data is still unread in it; either way the kernel drops whatever it had "
-    "not yet sent"
+    "not yet sent",
+    causes=("linger-reset", "drains-socket"),
 )
 
 
@@ -177,7 +179,9 @@ class Client:
         got, end = self.receive_until_end(Deadline(seconds), watch)
         expected = what or "the server to close its end of the connection (end of file)"
         if got:
-            raise SpecFailure(expected, f"{self.name} received {preview(got)} it did not ask for")
+            failure = SpecFailure(expected, f"{self.name} received {preview(got)} it did not ask for")
+            failure.evidence.append(evidence.of_extra(got))
+            raise failure
         if end in ("timeout", "stalled"):
             waited = watch.describe() if end == "stalled" else f"for {seconds:g} s"
             raise SpecFailure(

@@ -16,7 +16,8 @@ import selectors
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sockspec.failure import SpecFailure, describe_difference, preview
+from sockspec import evidence
+from sockspec.failure import Hint, SpecFailure, describe_difference, preview
 from sockspec.timeouts import LOOK_INTERVAL, Deadline
 
 if TYPE_CHECKING:
@@ -190,7 +191,17 @@ def _bytes(count: int) -> str:
 
 
 def _fail(ex: Exchange, waited: str) -> None:
-    """Raise the SpecFailure that says how `ex` went wrong; `waited` says how long nothing came."""
+    """Raise the SpecFailure that says how `ex` went wrong, with what its bytes show
+    (sockspec.evidence); `waited` says how long nothing came."""
+    try:
+        _raise_failure(ex, waited)
+    except SpecFailure as failure:
+        due = ex.expected if ex.done_sending() else ex.expected[: max(ex.sent, len(ex.got))]
+        failure.evidence = evidence.of_reply(due, bytes(ex.got), bool(ex.end))
+        raise
+
+
+def _raise_failure(ex: Exchange, waited: str) -> None:
     got = bytes(ex.got)
     name = ex.client.name
     if ex.wrong_so_far() or len(got) > len(ex.expected):
@@ -225,10 +236,12 @@ def _fail(ex: Exchange, waited: str) -> None:
     raise _changed(failure) if got else failure
 
 
-CHANGED_REPLY_HINT = (
+CHANGED_REPLY_HINT = Hint(
     "an ordinary exchange went wrong before what this test checks: the server sends back other or fewer "
     "bytes than it received (send() given the wrong length: strlen() stops at a NUL byte, sizeof(buf) "
-    "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first"
+    "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first",
+    causes=("strlen-on-binary", "sends-whole-buffer", "adds-bytes", "drops-bytes", "partial-send-ignored"),
+    general=True,
 )
 
 

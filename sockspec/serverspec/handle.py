@@ -23,6 +23,9 @@ from sockspec.serverspec.launch import ServerProcess
 from sockspec.serverspec.replies import EchoReplies, StdinReplies
 from sockspec.timeouts import Deadline, Patience, Timeouts, wait_for
 
+# A server that served this many clients at once, and not one more, caps them: it is not one at a time.
+CAPPED_AFTER = 2
+
 
 class ServerHandle:
     """The server under test, seen from one test."""
@@ -128,7 +131,12 @@ class ServerHandle:
                 try:
                     self.chat(client, b"hello from %s" % client.name.encode())
                 except SpecFailure as failure:
-                    if clients[:-1] and not failure.likely_bug:
+                    if not failure.likely_bug and i >= CAPPED_AFTER:
+                        # Several clients were served at once, then no more: a cap, not one at a time.
+                        failure.likely_bug = hints.CAPPED
+                        served = f"{i} clients were served at once, client {i + 1} was not"
+                        failure.evidence.append(("concurrency-cap", served))
+                    elif clients[:-1] and not failure.likely_bug:
                         failure.likely_bug = hints.NOT_CONCURRENT
                     raise
         return clients

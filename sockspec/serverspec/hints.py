@@ -10,32 +10,62 @@ from __future__ import annotations
 
 import signal
 
-NOT_CONCURRENT = (
+from sockspec.failure import Hint
+
+NOT_CONCURRENT = Hint(
     "the server stops answering while other clients are connected: it must hand each accepted "
-    "connection to a new child process or thread and go straight back to accept()"
+    "connection to a new child process or thread and go straight back to accept()",
+    causes=("not-concurrent", "concurrency-cap"),
+    general=True,
 )
-CROWD = (
+CAPPED = Hint(
+    "the server serves a fixed number of clients at once and no more (a table of client slots, a "
+    "thread or process pool, socketserver's max_children = 40): size it for every client the "
+    "assignment expects, or do not limit it",
+    causes=("concurrency-cap", "slots-never-freed"),
+    general=True,
+)
+CROWD = Hint(
     "the server is slow to serve each new client: threads or child processes that spin (a "
     "non-blocking recv() in a loop, `continue` on recv() < 0) while their client is silent eat "
     "the CPU the others need (block in recv(), or select()/poll(), instead), or every reply is held "
-    "back (a sleep before sending, TCP_CORK never taken off)"
+    "back (a sleep before sending, TCP_CORK never taken off)",
+    causes=("busy-poll", "not-concurrent"),
+    general=True,
 )
-NOT_CLOSED = "a socket is never closed: close() the accepted socket when its client is done"
-SPIN = (
+NOT_CLOSED = Hint(
+    "a socket is never closed: close() the accepted socket when its client is done",
+    causes=("fd-leak", "no-close-on-eof"),
+    general=True,
+)
+SPIN = Hint(
     "a loop that never blocks: e.g. `continue` after recv() returned < 0 or == 0, or after accept() "
-    "failed, spins forever; when recv() returns 0 the client is gone: close and stop"
+    "failed, spins forever; when recv() returns 0 the client is gone: close and stop",
+    causes=("spin-on-eof", "busy-poll", "child-falls-into-accept"),
+    general=True,
 )
-POLL = (
+POLL = Hint(
     "a loop that polls: trying a non-blocking accept() or recv() again after a short sleep (or "
     "select()/poll() with a tiny timeout) wakes the server up all the time; block in accept() and "
-    "recv() (or select()/poll() without a timeout) instead"
+    "recv() (or select()/poll() without a timeout) instead",
+    causes=("busy-poll",),
+    general=True,
 )
 
 SIGNALS = {
-    signal.SIGPIPE: "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
-    "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL",
-    signal.SIGSEGV: "the server crashed with a memory error: a buffer overflow, e.g. recv() given a length "
-    "larger than its buffer (strlen(buf) - 1 of an empty buffer is huge)",
-    signal.SIGABRT: "the server aborted: often the C library detecting a buffer overflow or a double free",
+    signal.SIGPIPE: Hint(
+        "the server wrote to a connection its client had closed and was killed by SIGPIPE: "
+        "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL",
+        causes=("sigpipe",),
+    ),
+    signal.SIGSEGV: Hint(
+        "the server crashed with a memory error: a buffer overflow, e.g. recv() given a length "
+        "larger than its buffer (strlen(buf) - 1 of an empty buffer is huge)",
+        causes=("recv-length-overflow",),
+    ),
+    signal.SIGABRT: Hint(
+        "the server aborted: often the C library detecting a buffer overflow or a double free",
+        causes=("recv-length-overflow",),
+    ),
     signal.SIGBUS: "the server crashed with a memory error",
 }

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import threading
 
-from sockspec.failure import SpecFailure, Transcript, preview
+from sockspec.failure import Hint, SpecFailure, Transcript, preview
 from sockspec.serverspec.connection import Client, Exchange, converse
 from sockspec.typist import Typist
 
-MISDIRECTED_HINT = (
+MISDIRECTED_HINT = Hint(
     "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
     "global variable holding the newest connection, or &fd read after the next accept()); send on "
-    "each client's own socket"
+    "each client's own socket",
+    causes=("wrong-client-fd", "shared-fd-variable", "shared-buffer"),
 )
 
 
@@ -71,6 +72,8 @@ class StdinReplies:
             except SpecFailure as failure:
                 if self.operator.take_back():
                     failure.happened += "; the server never read the operator's line from its stdin"
+                    unread = "the server never read the operator's line from its stdin"
+                    failure.evidence.append(("operator-input-out-of-step", unread))
                 self._explain_stray_reply(client, failure)
                 raise
 

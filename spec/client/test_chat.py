@@ -19,7 +19,8 @@ pytestmark = pytest.mark.behaviour(
 
 @pytest.mark.likely_bug(
     "the client does not send what the user typed: it must read a line from stdin and send() it "
-    "(the notes' client sends s.c_str() with s.size() bytes)"
+    "(the notes' client sends s.c_str() with s.size() bytes)",
+    causes=("waits-for-server", "typed-line-changed"),
 )
 def test_typed_line_reaches_server(client):
     """Start the client and type one line: the server must receive that line."""
@@ -30,7 +31,8 @@ def test_typed_line_reaches_server(client):
 
 @pytest.mark.likely_bug(
     "the client does not print what recv() returned, or prints fewer bytes than it received "
-    "(print exactly recv()'s count of bytes, not one less)"
+    "(print exactly recv()'s count of bytes, not one less)",
+    causes=("drops-bytes", "strlen-on-binary", "waits-in-input"),
 )
 def test_reply_is_shown(client):
     """Type a line; the server answers with a reply of its own: the reply must appear on stdout."""
@@ -39,7 +41,8 @@ def test_reply_is_shown(client):
 
 
 @pytest.mark.likely_bug(
-    'the client reads a word, not a line: cin >> s and scanf("%s") stop at the first space; use getline() or fgets()'
+    'the client reads a word, not a line: cin >> s and scanf("%s") stop at the first space; use getline() or fgets()',
+    causes=("typed-line-changed",),
 )
 def test_line_with_spaces_and_punctuation(client):
     """Type a line with spaces, a tab and punctuation: the server must receive it whole."""
@@ -49,7 +52,8 @@ def test_line_with_spaces_and_punctuation(client):
 
 @pytest.mark.likely_bug(
     "the client sends more than the line: the whole buffer (sizeof(buf)) or its NUL terminator "
-    "(strlen(buf) + 1); or it mixes up lines and replies"
+    "(strlen(buf) + 1); or it mixes up lines and replies",
+    causes=("adds-bytes", "typed-line-changed"),
 )
 def test_twenty_lines_in_a_row(client):
     """Twenty times: type a line, the server receives exactly that line (nothing before it, nothing
@@ -61,7 +65,8 @@ def test_twenty_lines_in_a_row(client):
 
 @pytest.mark.likely_bug(
     "the client cuts long lines: a fixed-size line buffer (fgets(buf, N)) whose rest is thrown away; "
-    "read the whole line, or send it in several pieces"
+    "read the whole line, or send it in several pieces",
+    causes=("typed-line-changed", "recv-length-overflow"),
 )
 def test_long_line(client):
     """Type a 2000-character line: the server must receive all of it."""

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.behaviour(
 
 @pytest.mark.likely_bug(
     'when connect() fails the client must report it on stderr (perror("connect")) and exit with a '
-    "non-zero status (return 1), not retry forever, carry on, or print to stdout and return 0"
+    "non-zero status (return 1), not retry forever, carry on, or print to stdout and return 0",
+    causes=("connect-error-unreported",),
 )
 def test_connection_refused(client):
     """Nothing listens on the address the client is given (its connection is refused): without any input,

@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import Hint
+
 pytestmark = pytest.mark.behaviour(
     "end of input: end of file on stdin closes the connection and ends the client", notes="§5.1 while(1) getline"
 )
 
-EOF_HINT = (
+EOF_HINT = Hint(
     "the client ignores end of file on stdin: check getline()/fgets()/read() for end of file and then "
-    "close() the socket (or shutdown(fd, SHUT_WR) and read until the server closes), and exit"
+    "close() the socket (or shutdown(fd, SHUT_WR) and read until the server closes), and exit",
+    causes=("ignores-end-of-input", "spin-on-eof"),
 )
 
 
-@pytest.mark.likely_bug(EOF_HINT)
+@pytest.mark.likely_bug(
+    EOF_HINT,
+    causes=("ignores-end-of-input", "spin-on-eof"),
+)
 def test_end_of_input_closes_the_connection(client):
     """Chat once, then end the client's stdin (end of file, as Ctrl-D does): the server must read end of
     file on the connection; then the server closes its end and the client must exit (any status, but not
@@ -35,7 +41,7 @@ def test_end_of_input_closes_the_connection(client):
     client.expect_exit("after its input ended and the server closed the connection")
 
 
-@pytest.mark.likely_bug(EOF_HINT)
+@pytest.mark.likely_bug(EOF_HINT, causes=("ignores-end-of-input",))
 def test_end_of_input_before_any_line(client):
     """End the client's stdin before typing anything: the server must read end of file; then the server
     closes its end and the client must exit (any status, but not killed by a signal)."""
@@ -48,7 +54,8 @@ def test_end_of_input_before_any_line(client):
 
 @pytest.mark.likely_bug(
     "the client spins at end of file: getline()/fgets()/read() returns at once, forever; stop reading "
-    "stdin (or exit) once it has ended"
+    "stdin (or exit) once it has ended",
+    causes=("spin-on-eof", "ignores-end-of-input"),
 )
 def test_no_cpu_after_end_of_input(client):
     """Chat once, end the client's stdin, and keep the connection open: over a window, the client must use

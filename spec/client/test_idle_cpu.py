@@ -17,7 +17,10 @@ pytestmark = pytest.mark.behaviour(
 )
 
 
-@pytest.mark.likely_bug(SPIN_HINT)
+@pytest.mark.likely_bug(
+    SPIN_HINT,
+    causes=("busy-poll", "spin-on-eof"),
+)
 def test_no_cpu_while_waiting_for_input(client):
     """Chat once; then, while the client waits for the user to type, measure its CPU use over a window:
     it must be (almost) none."""
@@ -26,7 +29,7 @@ def test_no_cpu_while_waiting_for_input(client):
     client.expect_idle("while it waits for the user")
 
 
-@pytest.mark.likely_bug(SPIN_HINT)
+@pytest.mark.likely_bug(SPIN_HINT, causes=("busy-poll",))
 def test_no_cpu_while_waiting_for_reply(client):
     """Type a line; the server reads it and does not answer yet: measure the client's CPU use over a window
     (it must be almost none); then the server answers and the reply must appear."""

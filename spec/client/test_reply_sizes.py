@@ -22,7 +22,8 @@ KIB = 1024
 @pytest.mark.likely_bug(
     "a fixed-size buffer: the client shows at most one buffer (the notes' is 1024 bytes) or one recv() per "
     "line, or overflows it (recv()'s length must be the buffer's real size); call recv() again whenever "
-    "the socket is readable and print every byte"
+    "the socket is readable and print every byte",
+    causes=("waits-in-input", "recv-is-not-a-message", "recv-length-overflow", "drops-bytes"),
 )
 def test_text_reply(client, size):
     """Type a line; the server answers with one reply of this many bytes of printable text (no newline),
@@ -35,7 +36,8 @@ def test_text_reply(client, size):
 @pytest.mark.parametrize("size", [256, 64 * KIB], ids=lambda n: f"{n}B")
 @pytest.mark.likely_bug(
     'the client treats the reply as a C string or as text: printf("%s"), cout << buf and strlen() stop '
-    "at the first NUL byte, and decoding to text changes bytes; write() exactly the bytes received"
+    "at the first NUL byte, and decoding to text changes bytes; write() exactly the bytes received",
+    causes=("strlen-on-binary", "decodes-text"),
 )
 def test_binary_reply(client, size):
     """(Binary-safe clients only.)  Type a line; the server answers with binary data of this size: every

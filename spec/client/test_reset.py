@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import Hint
+
 pytestmark = pytest.mark.behaviour(
     "reset: a reset connection ends the client cleanly, never by SIGPIPE", notes="§2 send/recv errors"
 )
 
-RESET_HINT = (
+RESET_HINT = Hint(
     "the client keeps using a connection the server reset: when recv() or send() fails (ECONNRESET, EPIPE), "
     "the server is gone; report it and exit instead of `continue` (with SIGPIPE ignored, so that the failed "
-    "send() can return at all)"
+    "send() can return at all)",
+    causes=("sigpipe", "waits-in-input"),
 )
 MORE_LINES = 2  # the notes' client survives the first send() after a reset, and dies at the second
 
@@ -32,7 +35,10 @@ def type_until_exit(client) -> None:
         client.type_line(b"still there? (%d)" % (i + 1))
 
 
-@pytest.mark.likely_bug(RESET_HINT)
+@pytest.mark.likely_bug(
+    RESET_HINT,
+    causes=("sigpipe", "waits-in-input"),
+)
 def test_reset_instead_of_reply(client):
     """Type a line; the server reads it and resets the connection (SO_LINGER 0, close) instead of replying.
     The user types up to two more lines (each once the client waits again). The client must exit within the
@@ -45,7 +51,10 @@ def test_reset_instead_of_reply(client):
     client.expect_exit("after the server reset the connection")
 
 
-@pytest.mark.likely_bug(RESET_HINT)
+@pytest.mark.likely_bug(
+    RESET_HINT,
+    causes=("sigpipe", "waits-in-input"),
+)
 def test_reset_while_client_waits_for_input(client):
     """Chat once; then, while the client waits for input, the server resets the connection. The user types
     up to two more lines (each once the client waits again). The client must exit within the reply

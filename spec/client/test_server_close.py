@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import Hint
+
 pytestmark = pytest.mark.behaviour(
     "server close: recv() == 0 is noticed at once, reported, and ends the client with status 0",
     notes="§2.2 recv() == 0, §6.3 ' server shutdown!'",
 )
 
-SAY_SO_HINT = (
-    'the client ends without a word: when recv() returns 0, say so (the notes\' client prints " server shutdown!")'
+SAY_SO_HINT = Hint(
+    'the client ends without a word: when recv() returns 0, say so (the notes\' client prints " server shutdown!")',
+    causes=("silent-on-close", "exit-status-on-close"),
 )
-WAITS_IN_INPUT_HINT = (
+WAITS_IN_INPUT_HINT = Hint(
     "the client blocks in getline()/fgets() and only calls recv() after the user typed a line: wait on "
-    "stdin and the socket together (select() or poll()), and end when recv() returns 0"
+    "stdin and the socket together (select() or poll()), and end when recv() returns 0",
+    causes=("waits-in-input",),
 )
 
 
-@pytest.mark.likely_bug(WAITS_IN_INPUT_HINT)
+@pytest.mark.likely_bug(
+    WAITS_IN_INPUT_HINT,
+    causes=("waits-in-input", "silent-on-close", "exit-status-on-close", "spin-on-eof"),
+)
 def test_server_closes_while_client_waits_for_input(client):
     """Chat once; then, while the client waits for the user to type, the server closes the connection:
     without any more input, the client must say so (on stdout or stderr) and exit with status 0."""
@@ -39,7 +46,8 @@ def test_server_closes_while_client_waits_for_input(client):
 
 @pytest.mark.likely_bug(
     "when recv() returns 0 the client must say so and end with exit status 0 (return 0 from main): "
-    "the server closing is a normal end, not an error"
+    "the server closing is a normal end, not an error",
+    causes=("exit-status-on-close", "silent-on-close", "spin-on-eof"),
 )
 def test_server_closes_instead_of_replying(client):
     """Type a line; the server reads it and closes the connection without replying: the client must
@@ -53,7 +61,7 @@ def test_server_closes_instead_of_replying(client):
     client.expect_message("that the server closed the connection", since=marks, hint=SAY_SO_HINT)
 
 
-@pytest.mark.likely_bug(WAITS_IN_INPUT_HINT)
+@pytest.mark.likely_bug(WAITS_IN_INPUT_HINT, causes=("waits-in-input",))
 def test_reply_then_close(client):
     """Type a line; the server replies and closes the connection at once: the reply must appear on stdout,
     and the client must exit with status 0 without any more input."""

@@ -27,7 +27,8 @@ PIECES = {
 @pytest.mark.parametrize("pieces", PIECES.values(), ids=list(PIECES))
 @pytest.mark.likely_bug(
     "the client calls recv() once per typed line (as the notes' client does), so a reply that arrives in pieces is "
-    "cut; wait on stdin and the socket together (select() or poll()) and print whatever the socket brings"
+    "cut; wait on stdin and the socket together (select() or poll()) and print whatever the socket brings",
+    causes=("waits-in-input", "recv-is-not-a-message"),
 )
 def test_reply_in_pieces(client, pieces):
     """Type a line; the server sends its reply in pieces, each its own TCP segment, and each only once
@@ -43,7 +44,8 @@ def test_reply_in_pieces(client, pieces):
 
 @pytest.mark.likely_bug(
     "the client stops waiting for the reply (a receive timeout, MSG_DONTWAIT, or a non-blocking socket read "
-    "once): a reply may come at any time; wait for it in select() or poll() without a timeout"
+    "once): a reply may come at any time; wait for it in select() or poll() without a timeout",
+    causes=("waits-in-input",),
 )
 def test_late_reply(client):
     """Type a line; the server reads it, stays silent for a while (the `silence` window), then replies:

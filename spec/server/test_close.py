@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import Hint
 from sockspec.payloads import pattern
 
 pytestmark = pytest.mark.behaviour(
     "recv() == 0: a closed connection is noticed, closed and released", notes="§2.2 recv return values"
 )
 
-CLOSE_HINT = (
+CLOSE_HINT = Hint(
     "the server does not stop when recv() returns 0 (or < 0) and never closes the connection's socket; "
-    "in a forking server the parent must also close its copy of the accepted socket"
+    "in a forking server the parent must also close its copy of the accepted socket",
+    causes=("no-close-on-eof", "parent-keeps-socket", "fd-leak"),
 )
 
 
-@pytest.mark.likely_bug(CLOSE_HINT)
+@pytest.mark.likely_bug(
+    CLOSE_HINT,
+    causes=("no-close-on-eof", "parent-keeps-socket", "linger-reset", "spin-on-eof"),
+)
 def test_half_close_gets_end_of_file(server):
     """Chat once, then shutdown(SHUT_WR): the server's recv() returns 0, so it must close its end;
     the client, still reading, must see end of file."""
@@ -32,7 +37,10 @@ def test_half_close_gets_end_of_file(server):
         client.expect_eof()
 
 
-@pytest.mark.likely_bug(CLOSE_HINT)
+@pytest.mark.likely_bug(
+    CLOSE_HINT,
+    causes=("no-close-on-eof", "adds-bytes", "spin-on-eof"),
+)
 def test_close_without_sending(server):
     """Connect and half-close at once without sending anything: the client must see end of file."""
     with server.connect() as client:
@@ -40,7 +48,10 @@ def test_close_without_sending(server):
         client.expect_eof()
 
 
-@pytest.mark.likely_bug(CLOSE_HINT)
+@pytest.mark.likely_bug(
+    CLOSE_HINT,
+    causes=("fd-leak", "no-close-on-eof", "parent-keeps-socket"),
+)
 def test_socket_released_after_close(server):
     """After a first client came and went, another chats and closes the connection: the
     server's open descriptors must go back to what they were before it came."""
@@ -53,7 +64,8 @@ def test_socket_released_after_close(server):
 
 @pytest.mark.likely_bug(
     "when recv() returns 0 the server closes at once, before all it received is sent back, or it "
-    "resets the connection (SO_LINGER 0, or close() with unread data): finish sending, then close()"
+    "resets the connection (SO_LINGER 0, or close() with unread data): finish sending, then close()",
+    causes=("linger-reset", "no-close-on-eof"),
 )
 @pytest.mark.replies("echo")
 def test_half_close_right_after_a_large_message(server):
@@ -66,7 +78,8 @@ def test_half_close_right_after_a_large_message(server):
 
 @pytest.mark.likely_bug(
     "the server does not close the connection's socket when recv() fails (< 0, e.g. ECONNRESET): "
-    "a reset client is gone too; close its socket"
+    "a reset client is gone too; close its socket",
+    causes=("fd-leak",),
 )
 def test_socket_released_after_reset(server):
     """After a first client came and went, another chats and resets the connection (SO_LINGER 0):
@@ -78,13 +91,17 @@ def test_socket_released_after_reset(server):
     server.expect_fds_back("after its client reset the connection")
 
 
-VANISH_HINT = (
+VANISH_HINT = Hint(
     "the server dies or stops serving when a client disappears: treat recv() < 0 or == 0 as "
-    "'this client is gone', close its socket and go on; ignore SIGPIPE"
+    "'this client is gone', close its socket and go on; ignore SIGPIPE",
+    causes=("exits-on-client-error", "sigpipe"),
 )
 
 
-@pytest.mark.likely_bug(VANISH_HINT)
+@pytest.mark.likely_bug(
+    VANISH_HINT,
+    causes=("exits-on-client-error", "no-close-on-eof", "operator-input-out-of-step"),
+)
 def test_client_closes_mid_message(server):
     """Send the first half of a message and close the connection without reading any reply;
     the server must keep running and serve the next client."""
@@ -100,7 +117,10 @@ def test_client_closes_mid_message(server):
 
 
 @pytest.mark.replies("echo")
-@pytest.mark.likely_bug(VANISH_HINT)
+@pytest.mark.likely_bug(
+    VANISH_HINT,
+    causes=("exits-on-client-error", "sigpipe"),
+)
 def test_client_resets_mid_message(server):
     """Send the first half of a message and reset the connection (SO_LINGER 0) without reading
     any reply; the server must keep running and serve the next client."""
@@ -113,7 +133,8 @@ def test_client_resets_mid_message(server):
 
 
 @pytest.mark.likely_bug(
-    "the server ends when recv() or send() fails with ECONNRESET: that only ends this client, not the server"
+    "the server ends when recv() or send() fails with ECONNRESET: that only ends this client, not the server",
+    causes=("exits-on-client-error", "sigpipe", "exits-after-first-client"),
 )
 def test_reset_after_chatting(server):
     """Chat, then reset the connection (SO_LINGER 0, close): the server must keep running and

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import Hint
 from sockspec.payloads import pattern
 
 pytestmark = [
@@ -21,13 +22,17 @@ pytestmark = [
     pytest.mark.models("forking", "threaded"),
 ]
 
-BLOCKED_HINT = (
+BLOCKED_HINT = Hint(
     "the server serves one client at a time: it must hand each accepted connection to a new child "
-    "process or thread and go straight back to accept()"
+    "process or thread and go straight back to accept()",
+    causes=("not-concurrent", "blocking-send-under-lock"),
 )
 
 
-@pytest.mark.likely_bug(BLOCKED_HINT)
+@pytest.mark.likely_bug(
+    BLOCKED_HINT,
+    causes=("not-concurrent", "concurrency-cap", "wrong-client-fd"),
+)
 def test_fifty_clients_interleaved(server):
     """Connect 50 clients and keep them all connected; then, three rounds in a row, every client
     sends a message naming itself and must get its own reply."""
@@ -36,7 +41,7 @@ def test_fifty_clients_interleaved(server):
         server.chat_all([(c, b"round %d from %s" % (round_, c.name.encode())) for c in clients])
 
 
-@pytest.mark.likely_bug(BLOCKED_HINT)
+@pytest.mark.likely_bug(BLOCKED_HINT, causes=("not-concurrent",))
 def test_idle_client_does_not_block_others(server):
     """Client A connects and sends nothing; client B connects and chats: B must be served while A
     stays silent and connected.  Then A chats too."""
@@ -47,7 +52,7 @@ def test_idle_client_does_not_block_others(server):
 
 
 @pytest.mark.replies("echo")  # in the chat, any bytes are a message awaiting the operator's line
-@pytest.mark.likely_bug(BLOCKED_HINT)
+@pytest.mark.likely_bug(BLOCKED_HINT, causes=("not-concurrent",))
 def test_slow_client_does_not_block_others(server):
     """Client A sends half a message and stalls; client B connects and chats: B must be served."""
     a = server.connect("slow A")
@@ -58,7 +63,10 @@ def test_slow_client_does_not_block_others(server):
 
 
 @pytest.mark.replies("echo")
-@pytest.mark.likely_bug(BLOCKED_HINT)
+@pytest.mark.likely_bug(
+    BLOCKED_HINT,
+    causes=("blocking-send-under-lock", "not-concurrent"),
+)
 def test_flooding_client_does_not_block_others(server):
     """Client A sends megabytes without reading any reply, until no buffer has room and the server
     has stopped sending to it; client B connects and chats: B must be served while A's connection
@@ -72,7 +80,8 @@ def test_flooding_client_does_not_block_others(server):
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
     "clients share data inside the server: a global or static buffer (or one buffer passed to every "
-    "thread) is overwritten by another client's data; give each client its own buffer"
+    "thread) is overwritten by another client's data; give each client its own buffer",
+    causes=("shared-buffer",),
 )
 def test_distinct_payloads_at_the_same_moment(server):
     """Twenty clients each send 64 KiB of data unique to them, all at the same time, in 2 KiB
@@ -90,7 +99,8 @@ def test_distinct_payloads_at_the_same_moment(server):
 
 @pytest.mark.likely_bug(
     "each connection must reach its own thread or child: a thread given the address of the accept "
-    "loop's variable (&fd) reads it after the next accept() has overwritten it; pass the value"
+    "loop's variable (&fd) reads it after the next accept() has overwritten it; pass the value",
+    causes=("shared-fd-variable", "wrong-client-fd"),
 )
 def test_connections_accepted_back_to_back(server):
     """Ten times, two clients connect back to back (the second before the server could have handled
@@ -102,7 +112,8 @@ def test_connections_accepted_back_to_back(server):
 
 @pytest.mark.likely_bug(
     "the server limits how many clients it serves at once (a fixed-size table of clients or "
-    "threads, or too few file descriptors)"
+    "threads, or too few file descriptors)",
+    causes=("concurrency-cap", "not-concurrent"),
 )
 def test_two_hundred_clients_at_once(server):
     """Connect 200 clients and keep them all connected; every one of them chats."""

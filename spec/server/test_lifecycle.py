@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from sockspec.failure import SpecFailure, check
+from sockspec.failure import Hint, SpecFailure, check
 from sockspec.serverspec.launch import ServerStartError
 
 pytestmark = pytest.mark.behaviour(
@@ -23,7 +23,8 @@ pytestmark = pytest.mark.behaviour(
 @pytest.mark.likely_bug(
     "the server stops after a client leaves: accept() must be called again in a loop, and a client's "
     "end (recv() == 0) must end only that client's loop, not the server (the notes' single-process "
-    "server returns from main after its first client)"
+    "server returns from main after its first client)",
+    causes=("exits-after-first-client", "swapped-fork-branches", "operator-input-out-of-step"),
 )
 def test_serves_client_after_client(server):
     """Ten clients, one after the other: each connects, chats twice and closes."""
@@ -34,14 +35,15 @@ def test_serves_client_after_client(server):
     server.expect_running("after ten clients came and went")
 
 
-REUSEADDR_HINT = (
+REUSEADDR_HINT = Hint(
     "the server cannot bind its port again at once: set SO_REUSEADDR on the listening socket before "
-    "bind(), or connections left over from the stopped server block the port for a minute"
+    "bind(), or connections left over from the stopped server block the port for a minute",
+    causes=("no-reuseaddr",),
 )
 
 
 @pytest.mark.blocks_port
-@pytest.mark.likely_bug(REUSEADDR_HINT)
+@pytest.mark.likely_bug(REUSEADDR_HINT, causes=("no-reuseaddr",))
 def test_restart_on_same_port(start_server):
     """Start the server, connect three clients (chatting on those it serves at once), stop the
     server with Ctrl-C (SIGINT) while they are still connected, then start it again on the same
@@ -66,7 +68,8 @@ def test_restart_on_same_port(start_server):
 
 @pytest.mark.likely_bug(
     "the server catches or ignores SIGINT and goes on: a bare `except:` (or `except BaseException`) "
-    "around accept() swallows Ctrl-C's KeyboardInterrupt; a SIGINT handler must end the server"
+    "around accept() swallows Ctrl-C's KeyboardInterrupt; a SIGINT handler must end the server",
+    causes=("ctrl-c-swallowed",),
 )
 def test_ctrl_c_stops_the_server(server):
     """After a client came and went, press Ctrl-C, as the notes stop their servers: SIGINT to the
@@ -83,7 +86,8 @@ def test_ctrl_c_stops_the_server(server):
 @pytest.mark.models("forking")
 @pytest.mark.likely_bug(
     "accept() fails with EINTR when SIGCHLD arrives while the server waits in it: retry accept() on "
-    "EINTR (or install the handler with sigaction and SA_RESTART) instead of exiting"
+    "EINTR (or install the handler with sigaction and SA_RESTART) instead of exiting",
+    causes=("eintr-kills-accept",),
 )
 def test_child_exits_while_parent_waits_in_accept(server):
     """Five times: a client chats and closes, the spec waits until its child process has exited
@@ -100,19 +104,24 @@ def test_child_exits_while_parent_waits_in_accept(server):
     server.expect_running("after its children exited while it waited in accept()")
 
 
-SEND_ERROR_HINT = (
+SEND_ERROR_HINT = Hint(
     "the server does not close the connection's socket when send() fails (EPIPE, ECONNRESET: the "
-    "client is gone): close it on that path too, as when recv() returns 0"
+    "client is gone): close it on that path too, as when recv() returns 0",
+    causes=("fd-leak", "exits-on-client-error"),
 )
-SIGPIPE_HINT = (
+SIGPIPE_HINT = Hint(
     "writing to a connection the client has reset raises SIGPIPE, which kills the process: "
     "ignore it (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat the failed send as "
-    "'this client is gone'"
+    "'this client is gone'",
+    causes=("sigpipe", "exits-on-client-error"),
 )
 
 
 @pytest.mark.replies("echo")
-@pytest.mark.likely_bug(SIGPIPE_HINT)
+@pytest.mark.likely_bug(
+    SIGPIPE_HINT,
+    causes=("sigpipe", "fd-leak"),
+)
 def test_reset_while_server_sends(server):
     """After a first client came and went, a client sends megabytes without reading the echo,
     until no socket buffer has room (the server is then blocked sending to it), and resets the
@@ -129,7 +138,10 @@ def test_reset_while_server_sends(server):
 
 
 @pytest.mark.replies("stdin")
-@pytest.mark.likely_bug(SIGPIPE_HINT)
+@pytest.mark.likely_bug(
+    SIGPIPE_HINT,
+    causes=("sigpipe", "exits-on-client-error"),
+)
 def test_reset_while_server_waits_for_operator(server):
     """After a first client came and went, a client sends a message and, once the server has read
     it, resets the connection; then the operator types the reply, which the server cannot deliver.

@@ -28,7 +28,8 @@ def connect_and_chat(server, count: int = CLIENTS):
 @pytest.mark.models("forking")
 @pytest.mark.likely_bug(
     "the server does not fork a child per client (it is not a forking server), or the child does not "
-    "get the accepted socket"
+    "get the accepted socket",
+    causes=("wrong-model", "swapped-fork-branches"),
 )
 def test_forking_serves_each_client_in_its_own_child(server):
     """Connect four clients and chat on each; the server's end of each connection must be held by a
@@ -54,7 +55,8 @@ def test_forking_serves_each_client_in_its_own_child(server):
 @pytest.mark.models("forking")
 @pytest.mark.likely_bug(
     "the parent never closes the accepted socket after fork(), so the connection stays open when the "
-    "child closes it: the client never sees end of file and the parent runs out of descriptors"
+    "child closes it: the client never sees end of file and the parent runs out of descriptors",
+    causes=("parent-keeps-socket",),
 )
 def test_forking_parent_closes_accepted_socket(server):
     """Connect four clients and chat on each; the parent process must not keep its copy of any
@@ -73,7 +75,8 @@ def test_forking_parent_closes_accepted_socket(server):
 @pytest.mark.models("threaded")
 @pytest.mark.likely_bug(
     "the server does not start a thread per client (or forks instead): it must call pthread_create "
-    "for each accepted connection and serve it in that thread"
+    "for each accepted connection and serve it in that thread",
+    causes=("wrong-model", "not-concurrent"),
 )
 def test_threaded_serves_each_client_in_a_thread(server):
     """After a first client came and went, connect four clients and chat on each; the server must
@@ -102,7 +105,8 @@ def test_threaded_serves_each_client_in_a_thread(server):
 @pytest.mark.models("threaded")
 @pytest.mark.likely_bug(
     "threads do not end when their client leaves: return from the thread function when recv() "
-    "returns 0, and detach the thread (or join it) so its resources are freed"
+    "returns 0, and detach the thread (or join it) so its resources are freed",
+    causes=("thread-leak", "no-close-on-eof", "spin-on-eof"),
 )
 def test_threads_end_with_their_clients(server):
     """After a first client came and went, connect four clients, chat, close them all: the thread
@@ -121,7 +125,9 @@ def test_threads_end_with_their_clients(server):
 
 
 @pytest.mark.models("iterative")
-@pytest.mark.likely_bug("a single-process server serves clients itself: it must not fork or start threads")
+@pytest.mark.likely_bug(
+    "a single-process server serves clients itself: it must not fork or start threads", causes=("wrong-model",)
+)
 def test_iterative_serves_in_its_own_process(server):
     """After a first client came and went, connect a client and chat; the server process itself
     must hold the connection, with no child processes and no extra threads."""

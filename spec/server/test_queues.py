@@ -22,7 +22,8 @@ pytestmark = [
 
 @pytest.mark.likely_bug(
     "if B is answered while A is connected, the server is not single-process (declare its real model); "
-    "if B is never answered, the server does not go back to accept() after A leaves"
+    "if B is never answered, the server does not go back to accept() after A leaves",
+    causes=("wrong-model", "one-reply-per-connection"),
 )
 def test_second_client_waits_until_first_leaves(server):
     """Client A connects and chats.  Client B connects (the handshake completes in the kernel's
@@ -40,7 +41,8 @@ def test_second_client_waits_until_first_leaves(server):
 
 @pytest.mark.likely_bug(
     "the server handles one client and then exits or stops accepting: call accept() in a loop "
-    "(the notes' single-process server breaks out and returns after its first client)"
+    "(the notes' single-process server breaks out and returns after its first client)",
+    causes=("exits-after-first-client",),
 )
 def test_second_client_served_after_first_leaves(server):
     """A chats and closes; then B connects and must be served."""
@@ -52,7 +54,8 @@ def test_second_client_served_after_first_leaves(server):
 
 @pytest.mark.likely_bug(
     "the server ends when a connection it accepts is already reset: accept() may return a socket whose "
-    "client is gone, and getpeername(), recv() or send() on it fail; that ends only this client"
+    "client is gone, and getpeername(), recv() or send() on it fail; that ends only this client",
+    causes=("exits-on-client-error",),
 )
 def test_queued_client_that_resets_does_not_stop_the_server(server):
     """While A is served, B connects (B waits in the queue of completed connections) and resets

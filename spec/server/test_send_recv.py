@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from sockspec.failure import SpecFailure, check
+from sockspec.failure import Hint, SpecFailure, check
 from sockspec.payloads import flood_bytes, pattern
 
 pytestmark = pytest.mark.behaviour(
@@ -25,7 +25,10 @@ MIB = 1024 * 1024
 SENTINEL = b"#end"
 
 
-@pytest.mark.likely_bug("the server never sends what it received, or sends something else")
+@pytest.mark.likely_bug(
+    "the server never sends what it received, or sends something else",
+    causes=("drops-bytes", "sends-whole-buffer", "operator-input-out-of-step"),
+)
 def test_one_message(server):
     """Connect, send one short message and expect its reply; then a second short message, whose
     reply must come next (so nothing was added after the first)."""
@@ -35,7 +38,8 @@ def test_one_message(server):
 
 
 @pytest.mark.likely_bug(
-    "each reply must be exactly what the spec expects: no added newline, no NUL terminator, no prompt text"
+    "each reply must be exactly what the spec expects: no added newline, no NUL terminator, no prompt text",
+    causes=("adds-bytes", "buffer-never-cleared", "one-reply-per-connection", "sends-whole-buffer"),
 )
 def test_many_messages_on_one_connection(server):
     """Send 50 messages one after another on one connection, each after the previous reply."""
@@ -45,7 +49,8 @@ def test_many_messages_on_one_connection(server):
 
 
 @pytest.mark.likely_bug(
-    "the server sends more than it received, e.g. the whole buffer (sizeof(buf)) instead of recv()'s count"
+    "the server sends more than it received, e.g. the whole buffer (sizeof(buf)) instead of recv()'s count",
+    causes=("sends-whole-buffer", "adds-bytes"),
 )
 def test_nothing_added_before_close(server):
     """Chat once, then half-close (shutdown SHUT_WR): nothing may arrive before end of file."""
@@ -57,7 +62,8 @@ def test_nothing_added_before_close(server):
 
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
-    'the server treats the data as a C string: strlen(), printf("%s") or a string copy stops at the first NUL byte'
+    'the server treats the data as a C string: strlen(), printf("%s") or a string copy stops at the first NUL byte',
+    causes=("strlen-on-binary", "decodes-text", "drops-bytes"),
 )
 def test_binary_data_with_nul_bytes(server):
     """Send binary data with NUL bytes at the start, in the middle and at the end; expect it back
@@ -80,7 +86,8 @@ LINE_BYTES = [
 @pytest.mark.likely_bug(
     "the server handles the data as text lines: it translates line endings (\\r\\n to \\n), skips "
     "empty lines or white space, waits for a newline, or takes words (quit, exit) for commands; echo "
-    "the bytes exactly as recv() returned them"
+    "the bytes exactly as recv() returned them",
+    causes=("drops-bytes",),
 )
 def test_line_endings_and_white_space(server):
     """Send messages made of line endings and white space (a lone newline, \\r\\n, \\r, a blank line,
@@ -97,7 +104,8 @@ def test_line_endings_and_white_space(server):
 @pytest.mark.parametrize("size", [1, 1023, 1024, 1025, 4096, 65536, 65537, MIB], ids=lambda n: f"{n}B")
 @pytest.mark.likely_bug(
     "a fixed-size buffer: the server receives or sends at most its buffer's size (the notes' is 1024 bytes) "
-    "and drops, overflows or never sends the rest; call recv() and send() in a loop until all is handled"
+    "and drops, overflows or never sends the rest; call recv() and send() in a loop until all is handled",
+    causes=("recv-length-overflow", "recv-is-not-a-message", "partial-send-ignored", "drains-socket"),
 )
 def test_message_sizes(server, size):
     """Send one message of this many bytes (binary, NUL bytes included) in one send(); expect it
@@ -123,7 +131,10 @@ STREAM_EXAMPLES = settings(
 
 
 @pytest.mark.replies("echo")
-@pytest.mark.likely_bug("the server assumes one recv() is one whole message: TCP may split a message or merge several")
+@pytest.mark.likely_bug(
+    "the server assumes one recv() is one whole message: TCP may split a message or merge several",
+    causes=("recv-is-not-a-message",),
+)
 @STREAM_EXAMPLES
 @given(
     payload=st.binary(min_size=1, max_size=8192),
@@ -150,7 +161,8 @@ def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
 
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
-    "the server loses or reorders data when several messages arrive at once: process everything recv() returned"
+    "the server loses or reorders data when several messages arrive at once: process everything recv() returned",
+    causes=("drains-socket", "recv-is-not-a-message", "adds-bytes"),
 )
 def test_pipelined_messages(server):
     """Send 200 messages back to back without waiting for any reply, then expect all replies in order,
@@ -164,7 +176,8 @@ def test_pipelined_messages(server):
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
     "the server drops data when send() cannot take it all at once: send() may send fewer bytes than "
-    "asked (or fail with EAGAIN on a non-blocking socket); send the rest, in a loop, until all is sent"
+    "asked (or fail with EAGAIN on a non-blocking socket); send the rest, in a loop, until all is sent",
+    causes=("partial-send-ignored", "busy-poll"),
 )
 def test_client_that_reads_late_gets_everything(server):
     """Send data without reading any of the echo until no socket buffer has room (the server then
@@ -176,10 +189,11 @@ def test_client_that_reads_late_gets_everything(server):
         client.echo(SENTINEL)
 
 
-SEND_SPIN_HINT = (
+SEND_SPIN_HINT = Hint(
     "the server retries send() at once when it fails with EAGAIN (a non-blocking socket whose buffer "
     "is full): it spins while the client does not read; wait for room with poll()/select() (POLLOUT), "
-    "or keep the socket blocking"
+    "or keep the socket blocking",
+    causes=("busy-poll", "partial-send-ignored"),
 )
 
 
@@ -196,7 +210,8 @@ TYPED_LINES = [
 @pytest.mark.likely_bug(
     'the server reads the operator\'s line in pieces or in part: one word only (cin >> s, scanf("%s")), '
     "at most a small buffer's worth (fgets() with a short buffer), or trimmed (strip()); read the whole line "
-    "(getline(), fgets() into a buffer of 1024) and send it all, without the newline"
+    "(getline(), fgets() into a buffer of 1024) and send it all, without the newline",
+    causes=("operator-line-changed",),
 )
 def test_operator_lines_are_sent_as_typed(server):
     """A client sends messages, and to each the operator types a line a person might type (a long
@@ -213,7 +228,8 @@ def test_operator_lines_are_sent_as_typed(server):
 @pytest.mark.likely_bug(
     'an empty line from the operator ends the chat or the server: fgets() returns "\\n", which without '
     "its newline is an empty line, not the end of input (fgets() returning NULL is); send it (0 bytes) "
-    "and go on"
+    "and go on",
+    causes=("empty-operator-line",),
 )
 def test_empty_operator_line_sends_nothing_and_the_chat_goes_on(server):
     """A client sends a message and the operator just presses Enter: the line without its newline is

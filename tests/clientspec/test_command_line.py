@@ -78,7 +78,7 @@ def test_results_file_has_a_line_per_client_test(tmp_path):
         "--client", SILENT, "spec/client", "-k", "server_close or typed_line", "--sockspec-results", str(results)
     )
     lines = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["client", "test", "test", "test", "test", "end"]
+    assert [line["kind"] for line in lines] == ["client", "test", "test", "test", "test", "diagnosis", "end"]
     assert lines[0] == {"kind": "client", "impl": SILENT, "binary": False}
     tests = {line["nodeid"].split("::")[1]: line for line in lines if line["kind"] == "test"}
     assert tests["test_typed_line_reaches_server"]["family"] == "chat"

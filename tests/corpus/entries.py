@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sockspec import plugin, results_file
+from sockspec.causes import CAUSES
 from tests import program_environment
 
 CORPUS = Path(__file__).resolve().parent
@@ -33,7 +34,7 @@ RUN_OPTION = {"server": "--impl", "client": "--client"}
 
 MODELS = ("iterative", "forking", "threaded")
 REPLIES = ("echo", "stdin")
-KEYS = {"model", "reply", "caught-by", "expect", "role", "binary"}
+KEYS = {"model", "reply", "caught-by", "expect", "role", "binary", "causes", "diagnosed"}
 # `expect` records a finding instead of hiding it: a buggy program no spec test
 # catches (gap), or a correct program the spec fails (false-alarm).  See the
 # corpus README for what each does.  There is no "sometimes caught": a bug the
@@ -59,7 +60,7 @@ SEED_HEADERS = {
         "spins on `continue` and answers nobody, so more tests fail on some runs than on others.\n"
         "\n"
         "sockspec: model=iterative reply=stdin "
-        "caught-by=test_serves_client_after_client,test_restart_on_same_port\n"
+        "caught-by=test_serves_client_after_client,test_restart_on_same_port causes=exits-after-first-client,no-reuseaddr\n"
     ),
     "forking.cpp": (
         "The seed's multi-process server (section 6.2): its child never exits, it falls back into the accept loop.\n"
@@ -69,7 +70,7 @@ SEED_HEADERS = {
         "SO_REUSEADDR, one wait() per SIGCHLD, and the same strlen(buf) - 1 recv as section 5.\n"
         "\n"
         "sockspec: model=forking reply=stdin caught-by=test_child_exits_and_is_reaped_after_its_client,"
-        "test_no_cpu_after_clients_leave,test_restart_on_same_port\n"
+        "test_no_cpu_after_clients_leave,test_restart_on_same_port causes=child-falls-into-accept,no-reuseaddr\n"
     ),
     "threaded.cpp": (
         "The seed's multi-threaded server (section 7.2): no SO_REUSEADDR, so it cannot restart at once.\n"
@@ -77,7 +78,7 @@ SEED_HEADERS = {
         "Its threads get their own stack buffer, far from the top of user space, so the\n"
         "strlen(buf) - 1 recv happens to work in them.\n"
         "\n"
-        "sockspec: model=threaded reply=stdin caught-by=test_restart_on_same_port\n"
+        "sockspec: model=threaded reply=stdin caught-by=test_restart_on_same_port causes=no-reuseaddr\n"
     ),
     "client.cpp": (
         "The seed's client (sections 5.1, 6.1, 7.1): it calls recv() once per typed line, so nothing the "
@@ -91,7 +92,7 @@ SEED_HEADERS = {
         "\n"
         "sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_reply_then_close,"
         "test_end_of_input_closes_the_connection,test_end_of_input_before_any_line,test_text_reply,"
-        "test_reply_in_pieces,test_reset_instead_of_reply,test_reset_while_client_waits_for_input\n"
+        "test_reply_in_pieces,test_reset_instead_of_reply,test_reset_while_client_waits_for_input causes=waits-in-input,ignores-end-of-input\n"
     ),
 }
 SEED_ROLES = {"iterative.cpp": "server", "forking.cpp": "server", "threaded.cpp": "server", "client.cpp": "client"}
@@ -116,6 +117,8 @@ class Entry:
     expect: str  # caught, gap, pass or false-alarm
     seed: bool = False
     binary: bool = False  # a client that claims to show any bytes (binary=yes; its plugin reads the header)
+    causes: tuple[str, ...] = ()  # its bug's ids in sockspec.causes (buggy programs)
+    diagnosed: bool = True  # diagnosed=no records a run whose diagnosis misses its causes
 
     @property
     def id(self) -> str:
@@ -207,7 +210,17 @@ def make_entry(path: Path, name: str, role: str, kind: str, text: str, seed: boo
                 raise HeaderError(f"{name}: caught-by names {test}, which is not a test function of spec/{role}")
             if not catalog[test].applies(model, reply, binary == "yes"):
                 raise HeaderError(f"{name}: {test} does not run for model={model} reply={reply} binary={binary}")
-    return Entry(path, name, role, kind, first, model, reply, caught_by, expect, seed, binary == "yes")
+    causes = tuple(c for c in pairs.get("causes", "").split(",") if c)
+    if unknown := [c for c in causes if c not in CAUSES]:
+        raise HeaderError(f"{name}: causes= names {unknown[0]}, which is not a cause of sockspec.causes")
+    if kind == "buggy" and not causes:
+        raise HeaderError(f"{name}: a buggy program needs causes= (its bug's ids in sockspec.causes)")
+    if kind == "correct" and (causes or "diagnosed" in pairs):
+        raise HeaderError(f"{name}: a correct program has no causes= and no diagnosed=")
+    if pairs.get("diagnosed", "yes") not in ("yes", "no"):
+        raise HeaderError(f"{name}: diagnosed= must be yes or no")
+    return Entry(path, name, role, kind, first, model, reply, caught_by, expect, seed, binary == "yes", causes,
+                 pairs.get("diagnosed", "yes") == "yes")  # fmt: skip
 
 
 def corpus_files() -> list[tuple[Path, str, str]]:
@@ -358,6 +371,14 @@ class RunResult:
     startup_error: str = ""
     output: str = ""  # pytest's own output, for when nothing else explains a result
     timed_out: bool = False
+    causes: list[str] = field(default_factory=list)  # the run's diagnosis: cause ids, most likely first
+
+    def diagnosis_misses(self) -> list[str]:
+        """What the run's diagnosis gets wrong about the entry's declared causes ([] if right): its top
+        cause must be one of them, and each of them must be named."""
+        declared = self.entry.causes
+        misses = [] if self.causes[:1] and self.causes[0] in declared else [f"top cause {self.causes[:1]}"]
+        return misses + [f"{cause} not named" for cause in declared if cause not in self.causes]
 
     def failing(self) -> dict[str, list[TestResult]]:
         """Failed (or errored) cases, grouped by test function."""
@@ -428,6 +449,7 @@ def read_results(entry: Entry, path: Path, returncode: int, seconds: float, outp
         )
     if recorded.startup_error is not None:
         run.startup_error = recorded.startup_error.get("reason", "")
+    run.causes = [cause["id"] for cause in recorded.causes]
     return run
 
 

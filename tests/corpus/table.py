@@ -6,7 +6,10 @@ For each buggy program: whether the spec caught it and which spec tests
 failed; for each correct program: whether it passed.  Then the spec tests
 that no buggy program fails ("catch nothing"), and one summary line:
 
-    caught X/Y buggy, passed Z/W correct
+    caught X/Y buggy, passed Z/W correct, diagnosed D/Y
+
+("diagnosed": the whole run's top cause is one the program's header
+declares, and every declared cause is named.)
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
             detail += f"   [header's caught-by did not fail: {', '.join(missing)}]"
         if entry.expect == "gap":
             detail += f"   [known: expect={entry.expect}]"
+        top = result.causes[0] if result.causes else "none"
+        right = "right" if not result.diagnosis_misses() else f"WRONG, declared {','.join(entry.causes)}"
+        detail = f"diagnosis: {top} ({right})   " + detail
         lines.append(row(entry.describe(), verdict, detail, width))
 
     lines += ["", "CORRECT PROGRAMS (passed the whole spec?)"]
@@ -151,7 +157,8 @@ def times(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunResu
 def summary(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunResult]) -> str:
     caught = sum(results[e].caught for e in buggy)
     passed = sum(results[e].passed for e in correct)
-    return f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct"
+    diagnosed = sum(not results[e].diagnosis_misses() for e in buggy)
+    return f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct, diagnosed {diagnosed}/{len(buggy)}"
 
 
 def main(argv: list[str] | None = None) -> int:

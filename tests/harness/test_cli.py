@@ -105,7 +105,7 @@ def test_results_file_has_a_line_per_test(tmp_path):
         str(results),
     )
     lines = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["run", "test", "test", "end"]
+    assert [line["kind"] for line in lines] == ["run", "test", "test", "diagnosis", "end"]
     assert {line["outcome"] for line in lines[1:3]} == {"failed"}
     assert all(line["family"] == "send_recv" and line["summary"] for line in lines[1:3])
     assert lines[-1]["exitstatus"] == 1
@@ -196,7 +196,7 @@ def test_an_existing_results_file_does_not_change_what_runs(tmp_path):
     done = run_pytest(*chosen, "-k", "many_messages")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [json.loads(line) for line in results.read_text().splitlines()]
-    assert [line["kind"] for line in lines] == ["run", "test", "end"]
+    assert [line["kind"] for line in lines] == ["run", "test", "diagnosis", "end"]
     assert lines[1]["nodeid"] == "spec/server/test_send_recv.py::test_many_messages_on_one_connection[threaded-echo]"
 
 

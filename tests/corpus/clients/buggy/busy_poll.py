@@ -1,6 +1,6 @@
 """Polls a non-blocking socket and stdin in a loop without ever waiting, so it burns a whole core doing nothing.
 
-sockspec: reply=echo caught-by=test_no_cpu_while_waiting_for_input,test_no_cpu_while_waiting_for_reply
+sockspec: reply=echo caught-by=test_no_cpu_while_waiting_for_input,test_no_cpu_while_waiting_for_reply causes=busy-poll
 """
 
 import os

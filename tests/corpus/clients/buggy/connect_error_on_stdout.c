@@ -1,6 +1,6 @@
 /* Reports a failed connect() with printf() on stdout and returns 0, so scripts and users think it worked.
  *
- * sockspec: reply=echo caught-by=test_connection_refused
+ * sockspec: reply=echo caught-by=test_connection_refused causes=connect-error-unreported
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Treats recv() == 0 like "nothing yet" and goes on polling, so it spins at full CPU when the server closes and never exits.
  *
- * sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying,test_reply_then_close
+ * sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying,test_reply_then_close causes=spin-on-eof
  */
 #include <arpa/inet.h>
 #include <errno.h>

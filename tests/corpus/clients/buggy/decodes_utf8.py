@@ -1,6 +1,6 @@
 """Decodes every reply as UTF-8 text to print it, so binary bytes are replaced, although it claims to be binary-safe.
 
-sockspec: reply=echo binary=yes caught-by=test_binary_reply
+sockspec: reply=echo binary=yes caught-by=test_binary_reply causes=decodes-text
 """
 
 import os

@@ -1,6 +1,6 @@
 """Prints each received piece without its last byte, assuming every reply ends with a newline it can strip.
 
-sockspec: reply=echo caught-by=test_reply_is_shown,test_text_reply
+sockspec: reply=echo caught-by=test_reply_is_shown,test_text_reply causes=drops-bytes
 """
 
 import os

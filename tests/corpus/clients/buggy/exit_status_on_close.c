@@ -1,6 +1,6 @@
 /* Exits with status 1 when the server closes the connection, as if that were an error.
  *
- * sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying
+ * sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying causes=exit-status-on-close
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 """Waits at most 0.3 s for a reply, then goes back to reading input: a late reply shows only after the next line.
 
-sockspec: reply=echo caught-by=test_late_reply
+sockspec: reply=echo caught-by=test_late_reply causes=waits-in-input
 """
 
 import socket

@@ -1,6 +1,6 @@
 """Stops reading stdin at end of file but never closes the connection, so it waits for the server forever.
 
-sockspec: reply=echo caught-by=test_end_of_input_closes_the_connection,test_end_of_input_before_any_line
+sockspec: reply=echo caught-by=test_end_of_input_closes_the_connection,test_end_of_input_before_any_line causes=ignores-end-of-input
 """
 
 import os

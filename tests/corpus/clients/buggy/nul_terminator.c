@@ -1,6 +1,6 @@
 /* Sends each line with its C string's NUL terminator (strlen + 1 bytes), so the server receives a stray NUL byte.
  *
- * sockspec: reply=echo caught-by=test_twenty_lines_in_a_row
+ * sockspec: reply=echo caught-by=test_twenty_lines_in_a_row causes=adds-bytes
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Prints each received piece with printf("%s"), so a reply is cut at its first NUL byte although the client claims to be binary-safe.
  *
- * sockspec: reply=echo binary=yes caught-by=test_binary_reply
+ * sockspec: reply=echo binary=yes caught-by=test_binary_reply causes=strlen-on-binary
  */
 #include <arpa/inet.h>
 #include <errno.h>

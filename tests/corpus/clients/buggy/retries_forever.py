@@ -1,6 +1,6 @@
 """Retries a refused connect() every 0.2 s, forever, so with no server it hangs instead of saying so.
 
-sockspec: reply=echo caught-by=test_connection_refused
+sockspec: reply=echo caught-by=test_connection_refused causes=connect-error-unreported
 """
 
 import os

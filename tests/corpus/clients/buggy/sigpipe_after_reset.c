@@ -1,6 +1,6 @@
 /* Does not ignore SIGPIPE and treats a failed recv() as a passing error, so the next line sent on the reset connection kills it.
  *
- * sockspec: reply=echo caught-by=test_reset_instead_of_reply,test_reset_while_client_waits_for_input
+ * sockspec: reply=echo caught-by=test_reset_instead_of_reply,test_reset_while_client_waits_for_input causes=sigpipe
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 """Exits without a word when the server closes the connection, so the user cannot tell a closed server from a crash.
 
-sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying
+sockspec: reply=echo caught-by=test_server_closes_while_client_waits_for_input,test_server_closes_instead_of_replying causes=silent-on-close
 """
 
 import os

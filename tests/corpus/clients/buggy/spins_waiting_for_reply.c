@@ -1,6 +1,6 @@
 /* After sending a line it waits for the reply with recv(MSG_DONTWAIT) in a loop, burning a whole core until the reply comes.
  *
- * sockspec: reply=echo caught-by=test_no_cpu_while_waiting_for_reply
+ * sockspec: reply=echo caught-by=test_no_cpu_while_waiting_for_reply causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

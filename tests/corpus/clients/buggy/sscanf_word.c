@@ -1,6 +1,6 @@
 /* Parses the typed line with sscanf("%s"), which stops at the first space, so only the first word is sent.
  *
- * sockspec: reply=echo caught-by=test_line_with_spaces_and_punctuation
+ * sockspec: reply=echo caught-by=test_line_with_spaces_and_punctuation causes=typed-line-changed
  */
 #include <arpa/inet.h>
 #include <errno.h>

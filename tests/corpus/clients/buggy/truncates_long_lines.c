@@ -1,6 +1,6 @@
 /* Keeps at most 255 characters of a typed line and throws the rest of the line away, as fgets(buf, 256) and a flush loop do.
  *
- * sockspec: reply=echo caught-by=test_long_line
+ * sockspec: reply=echo caught-by=test_long_line causes=typed-line-changed
  */
 #include <arpa/inet.h>
 #include <errno.h>

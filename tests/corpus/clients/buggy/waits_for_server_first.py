@@ -1,6 +1,6 @@
 """Waits for the server to speak before it reads the user's line, so nothing is ever sent: both sides wait forever.
 
-sockspec: reply=echo caught-by=test_typed_line_reaches_server
+sockspec: reply=echo caught-by=test_typed_line_reaches_server causes=waits-for-server
 """
 
 import socket

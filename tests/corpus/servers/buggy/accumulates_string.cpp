@@ -3,7 +3,7 @@
  * The student collects the message in a std::string declared before the
  * loop (to cope with partial reads) and forgets msg.clear() after sending.
  *
- * sockspec: model=threaded reply=echo caught-by=test_many_messages_on_one_connection,test_serves_client_after_client
+ * sockspec: model=threaded reply=echo caught-by=test_many_messages_on_one_connection,test_serves_client_after_client causes=buffer-never-cleared
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -3,7 +3,7 @@
  * A race, which test_connections_accepted_back_to_back provokes ten times in a
  * row (two clients connecting back to back), enough to catch it on every run.
  *
- * sockspec: model=threaded reply=echo caught-by=test_connections_accepted_back_to_back
+ * sockspec: model=threaded reply=echo caught-by=test_connections_accepted_back_to_back causes=shared-fd-variable
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 """Wraps its accept loop in try/except: (a bare except, to "keep the server up"), which also catches KeyboardInterrupt, so Ctrl-C (SIGINT) never stops the server.
 
-sockspec: model=threaded reply=echo caught-by=test_ctrl_c_stops_the_server
+sockspec: model=threaded reply=echo caught-by=test_ctrl_c_stops_the_server causes=ctrl-c-swallowed
 """
 
 import socket

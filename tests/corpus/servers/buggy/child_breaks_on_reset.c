@@ -1,6 +1,6 @@
 /* The child exits when recv() returns 0 but only breaks out of its loop when recv() fails (a client that resets): it then falls through into the accept() loop and, still holding the listening socket, lives on as a second server after its client is gone.
  *
- * sockspec: model=forking reply=echo caught-by=test_child_exits_after_its_client_resets
+ * sockspec: model=forking reply=echo caught-by=test_child_exits_after_its_client_resets causes=child-falls-into-accept
  */
 #include <arpa/inet.h>
 #include <errno.h>

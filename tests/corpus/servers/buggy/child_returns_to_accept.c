@@ -1,6 +1,6 @@
 /* The child does not exit when its client leaves: it breaks out of its loop and falls back into the accept() loop, as the seed's child does, becoming a second server.
  *
- * sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client
+ * sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client causes=child-falls-into-accept
  */
 #include <arpa/inet.h>
 #include <signal.h>

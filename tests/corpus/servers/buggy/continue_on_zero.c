@@ -1,6 +1,6 @@
 /* Treats recv() == 0 like "nothing yet" and loops again (continue), so it never closes the connection and spins at full CPU once a client leaves.
  *
- * sockspec: model=threaded reply=echo caught-by=test_close_without_sending,test_threads_end_with_their_clients,test_no_cpu_after_clients_leave
+ * sockspec: model=threaded reply=echo caught-by=test_close_without_sending,test_threads_end_with_their_clients,test_no_cpu_after_clients_leave causes=spin-on-eof
  */
 #include <arpa/inet.h>
 #include <pthread.h>

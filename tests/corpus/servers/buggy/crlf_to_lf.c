@@ -1,6 +1,6 @@
 /* Turns every "\r\n" into "\n" before echoing (to undo telnet line endings), so binary data holding the bytes 0x0d 0x0a comes back one byte short.
  *
- * sockspec: model=threaded reply=echo caught-by=test_line_endings_and_white_space
+ * sockspec: model=threaded reply=echo caught-by=test_line_endings_and_white_space causes=drops-bytes
  */
 #include <arpa/inet.h>
 #include <pthread.h>

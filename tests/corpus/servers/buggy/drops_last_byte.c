@@ -1,6 +1,6 @@
 /* Strips the "newline" at the end of every message (buf[n - 1] = 0) and sends n - 1 bytes, losing the last byte.
  *
- * sockspec: model=forking reply=echo caught-by=test_one_message,test_binary_data_with_nul_bytes
+ * sockspec: model=forking reply=echo caught-by=test_one_message,test_binary_data_with_nul_bytes causes=drops-bytes
  */
 #include <arpa/inet.h>
 #include <signal.h>

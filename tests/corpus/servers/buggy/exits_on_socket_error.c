@@ -1,6 +1,6 @@
 /* Exits the whole server when recv() or send() fails, so a client that resets its connection (ECONNRESET) takes the server down.
  *
- * sockspec: model=iterative reply=echo caught-by=test_client_resets_mid_message,test_reset_after_chatting,test_reset_while_server_sends
+ * sockspec: model=iterative reply=echo caught-by=test_client_resets_mid_message,test_reset_after_chatting,test_reset_while_server_sends causes=exits-on-client-error
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 """Sends a goodbye message when the client closes (recv() returned 0), so the client gets bytes it never asked for before end of file.
 
-sockspec: model=forking reply=echo caught-by=test_nothing_added_before_close,test_close_without_sending
+sockspec: model=forking reply=echo caught-by=test_nothing_added_before_close,test_close_without_sending causes=adds-bytes
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Logs each client with getpeername() right after accept() and, like the seed, returns from main when a call fails: a client that gave up (reset) while waiting in the listen queue makes getpeername() fail with ENOTCONN and ends the server.
  *
- * sockspec: model=iterative reply=echo caught-by=test_queued_client_that_resets_does_not_stop_the_server
+ * sockspec: model=iterative reply=echo caught-by=test_queued_client_that_resets_does_not_stop_the_server causes=exits-on-client-error
  */
 #include <arpa/inet.h>
 #include <signal.h>

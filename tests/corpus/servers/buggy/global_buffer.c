@@ -4,7 +4,7 @@
  * of times per run (twenty clients, 2 KiB pieces, each receive-then-send cycle
  * of every thread overlapping the others'), with or without the log line.
  *
- * sockspec: model=threaded reply=echo caught-by=test_distinct_payloads_at_the_same_moment
+ * sockspec: model=threaded reply=echo caught-by=test_distinct_payloads_at_the_same_moment causes=shared-buffer
  */
 #include <arpa/inet.h>
 #include <pthread.h>

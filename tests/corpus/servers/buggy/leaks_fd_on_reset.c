@@ -1,6 +1,6 @@
 /* When recv() fails (the client reset the connection) the thread just returns, thinking a failed socket is already gone: it never calls close(), so every client that resets leaks a descriptor.
  *
- * sockspec: model=threaded reply=echo caught-by=test_socket_released_after_reset
+ * sockspec: model=threaded reply=echo caught-by=test_socket_released_after_reset causes=fd-leak
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Closes the connection when recv() returns 0 or fails, but when send() fails (the client reset while its echo was being sent) the thread just returns: every client that resets while the server writes to it leaks a descriptor.
  *
- * sockspec: model=threaded reply=echo caught-by=test_reset_while_server_sends
+ * sockspec: model=threaded reply=echo caught-by=test_reset_while_server_sends causes=fd-leak
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Sets SO_LINGER {on, 0 s} on every accepted socket "so closed connections do not sit in TIME_WAIT": close() then resets the connection, so a client gets ECONNRESET instead of end of file and loses any reply still in the server's send buffer.
  *
- * sockspec: model=forking reply=echo caught-by=test_half_close_gets_end_of_file,test_half_close_right_after_a_large_message
+ * sockspec: model=forking reply=echo caught-by=test_half_close_gets_end_of_file,test_half_close_right_after_a_large_message causes=linger-reset
  */
 #include <arpa/inet.h>
 #include <errno.h>

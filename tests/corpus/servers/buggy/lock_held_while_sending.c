@@ -4,7 +4,7 @@
  * (it has unread bytes from that client and all its threads sleep), so the
  * lock is held for good when the next client asks.
  *
- * sockspec: model=threaded reply=echo caught-by=test_flooding_client_does_not_block_others
+ * sockspec: model=threaded reply=echo caught-by=test_flooding_client_does_not_block_others causes=blocking-send-under-lock
  */
 #include <arpa/inet.h>
 #include <pthread.h>

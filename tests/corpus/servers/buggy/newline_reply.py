@@ -1,6 +1,6 @@
 """Adds a newline to every reply, so the client gets one byte more than it sent.
 
-sockspec: model=threaded reply=echo caught-by=test_many_messages_on_one_connection,test_pipelined_messages
+sockspec: model=threaded reply=echo caught-by=test_many_messages_on_one_connection,test_pipelined_messages causes=adds-bytes
 """
 
 import socket

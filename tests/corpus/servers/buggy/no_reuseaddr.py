@@ -1,6 +1,6 @@
 """Uses socketserver.ThreadingTCPServer as it comes, without allow_reuse_address, so it cannot be restarted on its port at once.
 
-sockspec: model=threaded reply=echo caught-by=test_restart_on_same_port
+sockspec: model=threaded reply=echo caught-by=test_restart_on_same_port causes=no-reuseaddr
 """
 
 import socketserver

@@ -1,6 +1,6 @@
 """Never reaps its children (no SIGCHLD handler, no wait), so every client leaves a zombie behind.
 
-sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client,test_no_zombies_after_clients_leave_one_by_one
+sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client,test_no_zombies_after_clients_leave_one_by_one causes=no-reap
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Makes the listening socket non-blocking and polls accept() in a loop without sleeping, burning a whole core while nobody connects.
  *
- * sockspec: model=iterative reply=echo caught-by=test_no_cpu_while_idle,test_no_cpu_after_clients_leave
+ * sockspec: model=iterative reply=echo caught-by=test_no_cpu_while_idle,test_no_cpu_after_clients_leave causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

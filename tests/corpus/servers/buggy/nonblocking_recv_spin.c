@@ -1,6 +1,6 @@
 /* Makes each accepted socket non-blocking and answers recv() < 0 with continue, as the seed does, so a silent client makes its thread spin at full CPU.
  *
- * sockspec: model=threaded reply=echo caught-by=test_silent_client_uses_no_cpu_and_stays_connected
+ * sockspec: model=threaded reply=echo caught-by=test_silent_client_uses_no_cpu_and_stays_connected causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

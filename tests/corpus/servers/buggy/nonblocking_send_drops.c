@@ -1,6 +1,6 @@
 /* Makes each accepted socket non-blocking (and waits with poll() before recv(), so it does not spin), but sends each reply with one send(): when the client reads slowly, send() takes part or fails with EAGAIN and the rest of the reply is dropped.
  *
- * sockspec: model=threaded reply=echo caught-by=test_client_that_reads_late_gets_everything
+ * sockspec: model=threaded reply=echo caught-by=test_client_that_reads_late_gets_everything causes=partial-send-ignored
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Closes the connection after answering one message, so a client can never send a second one (and the next client is served at once).
  *
- * sockspec: model=iterative reply=echo caught-by=test_many_messages_on_one_connection,test_second_client_waits_until_first_leaves
+ * sockspec: model=iterative reply=echo caught-by=test_many_messages_on_one_connection,test_second_client_waits_until_first_leaves causes=one-reply-per-connection
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Its SIGCHLD handler calls wait() once, as the seed's does; signals do not queue, so when several children exit together some stay zombies.
  *
- * sockspec: model=forking reply=echo caught-by=test_no_zombies_after_many_clients_leave_at_once
+ * sockspec: model=forking reply=echo caught-by=test_no_zombies_after_many_clients_leave_at_once causes=one-wait-per-sigchld
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 """Its SIGCHLD handler calls os.wait() once per signal; Python runs the handler once however many children exited, so zombies stay.
 
-sockspec: model=forking reply=echo caught-by=test_no_zombies_after_many_clients_leave_at_once
+sockspec: model=forking reply=echo caught-by=test_no_zombies_after_many_clients_leave_at_once causes=one-wait-per-sigchld
 """
 
 import os

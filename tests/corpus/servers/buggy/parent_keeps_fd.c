@@ -1,6 +1,6 @@
 /* The parent never closes its copy of the accepted socket after fork(), so a connection stays open after the child closes it, and the parent leaks a descriptor per client.
  *
- * sockspec: model=forking reply=echo caught-by=test_forking_parent_closes_accepted_socket,test_half_close_gets_end_of_file
+ * sockspec: model=forking reply=echo caught-by=test_forking_parent_closes_accepted_socket,test_half_close_gets_end_of_file causes=parent-keeps-socket
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Polls a non-blocking listening socket and client socket in a loop with usleep(1000) between tries (to "not burn the CPU"): it wakes a thousand times a second forever, idle or not.
  *
- * sockspec: model=iterative reply=echo caught-by=test_no_cpu_while_idle,test_no_cpu_after_clients_leave,test_silent_client_uses_no_cpu_and_stays_connected
+ * sockspec: model=iterative reply=echo caught-by=test_no_cpu_while_idle,test_no_cpu_after_clients_leave,test_silent_client_uses_no_cpu_and_stays_connected causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

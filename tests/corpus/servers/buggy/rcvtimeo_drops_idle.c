@@ -1,6 +1,6 @@
 /* Sets a 2-second SO_RCVTIMEO on each accepted socket "so recv() cannot block forever" and treats the timeout like any recv() error, so a client that pauses for more than 2 s (a person thinking before typing) is disconnected.
  *
- * sockspec: model=threaded reply=echo caught-by=test_silent_client_uses_no_cpu_and_stays_connected
+ * sockspec: model=threaded reply=echo caught-by=test_silent_client_uses_no_cpu_and_stays_connected causes=recv-timeout
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Reaps exited children only when the next client connects (waitpid(-1, WNOHANG) after accept), so the last children stay zombies while no one connects.
  *
- * sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client,test_no_zombies_after_clients_leave_one_by_one
+ * sockspec: model=forking reply=echo caught-by=test_child_exits_and_is_reaped_after_its_client,test_no_zombies_after_clients_leave_one_by_one causes=no-reap
  */
 #include <arpa/inet.h>
 #include <signal.h>

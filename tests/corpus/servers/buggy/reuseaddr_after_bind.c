@@ -1,6 +1,6 @@
 /* Sets SO_REUSEADDR after bind() instead of before, where it has no effect: the server cannot be restarted on its port while old connections linger in TIME_WAIT.
  *
- * sockspec: model=iterative reply=echo caught-by=test_restart_on_same_port
+ * sockspec: model=iterative reply=echo caught-by=test_restart_on_same_port causes=no-reuseaddr
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Sends each echo with send(..., MSG_DONTWAIT) "so a slow client cannot block its thread" and simply retries on EAGAIN: nothing is lost, but while a client does not read, its thread spins at full CPU.
  *
- * sockspec: model=threaded reply=echo caught-by=test_client_that_reads_late_gets_everything
+ * sockspec: model=threaded reply=echo caught-by=test_client_that_reads_late_gets_everything causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

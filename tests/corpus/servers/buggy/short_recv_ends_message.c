@@ -4,7 +4,7 @@
  * while recv() fills the 1024-byte buffer.  When the data ends exactly at a
  * buffer boundary, the next recv() blocks, and no reply is ever sent.
  *
- * sockspec: model=forking reply=echo caught-by=test_message_sizes
+ * sockspec: model=forking reply=echo caught-by=test_message_sizes causes=recv-is-not-a-message
  */
 #include <arpa/inet.h>
 #include <signal.h>

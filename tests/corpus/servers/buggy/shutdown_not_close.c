@@ -1,6 +1,6 @@
 /* Ends each client with shutdown(fd, SHUT_RDWR) instead of close(fd): the client sees end of file, but the descriptor leaks.
  *
- * sockspec: model=threaded reply=echo caught-by=test_socket_released_after_close,test_nothing_leaks_over_many_clients
+ * sockspec: model=threaded reply=echo caught-by=test_socket_released_after_close,test_nothing_leaks_over_many_clients causes=fd-leak
  */
 #include <arpa/inet.h>
 #include <pthread.h>

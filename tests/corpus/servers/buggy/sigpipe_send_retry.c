@@ -4,7 +4,7 @@
  * reset fails with ECONNRESET; the retry writes to a dead connection and
  * the kernel sends SIGPIPE, whose default action ends the process.
  *
- * sockspec: model=iterative reply=echo caught-by=test_reset_while_server_sends
+ * sockspec: model=iterative reply=echo caught-by=test_reset_while_server_sends causes=sigpipe
  */
 #include <arpa/inet.h>
 #include <stdio.h>

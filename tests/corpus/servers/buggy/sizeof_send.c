@@ -1,6 +1,6 @@
 /* Sends sizeof(buf) bytes back instead of the count recv() returned, adding garbage to every reply.
  *
- * sockspec: model=iterative reply=echo caught-by=test_nothing_added_before_close,test_many_messages_on_one_connection,test_one_message,test_message_sizes
+ * sockspec: model=iterative reply=echo caught-by=test_nothing_added_before_close,test_many_messages_on_one_connection,test_one_message,test_message_sizes causes=sends-whole-buffer
  */
 #include <arpa/inet.h>
 #include <signal.h>

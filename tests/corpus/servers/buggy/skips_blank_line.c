@@ -1,6 +1,6 @@
 /* Does not answer "empty lines": a recv() that returns exactly "\n" (one newline byte) is skipped, so that byte is never echoed.
  *
- * sockspec: model=iterative reply=echo caught-by=test_line_endings_and_white_space
+ * sockspec: model=iterative reply=echo caught-by=test_line_endings_and_white_space causes=drops-bytes
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Skips "empty messages" with if (strlen(buf) == 0) continue;, so any data that starts with a NUL byte is never answered.
  *
- * sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_stream_split_anywhere
+ * sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_stream_split_anywhere causes=strlen-on-binary
  */
 #include <arpa/inet.h>
 #include <pthread.h>

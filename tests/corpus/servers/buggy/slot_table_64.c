@@ -1,6 +1,6 @@
 /* Keeps its clients in a fixed table of 64 slots and turns away (closes) any client that arrives when the table is full.
  *
- * sockspec: model=threaded reply=echo caught-by=test_two_hundred_clients_at_once
+ * sockspec: model=threaded reply=echo caught-by=test_two_hundred_clients_at_once causes=concurrency-cap
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Records each client in a table of 256 slots with clients[nclients++] but never frees a slot when a client leaves, so after 256 clients in all (not at once) it turns every new client away.
  *
- * sockspec: model=threaded reply=echo caught-by=test_nothing_leaks_over_many_clients
+ * sockspec: model=threaded reply=echo caught-by=test_nothing_leaks_over_many_clients causes=slots-never-freed
  */
 #include <arpa/inet.h>
 #include <pthread.h>

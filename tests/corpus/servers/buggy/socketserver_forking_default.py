@@ -1,6 +1,6 @@
 """Uses socketserver.ForkingTCPServer with its default max_children = 40: with 40 clients connected it stops accepting until one leaves.
 
-sockspec: model=forking reply=echo caught-by=test_fifty_clients_interleaved,test_two_hundred_clients_at_once
+sockspec: model=forking reply=echo caught-by=test_fifty_clients_interleaved,test_two_hundred_clients_at_once causes=concurrency-cap
 """
 
 import socketserver

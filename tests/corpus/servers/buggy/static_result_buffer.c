@@ -1,6 +1,6 @@
 /* Reads each message through a helper, read_message(fd, &len), that returns a pointer to its own static buffer (like inet_ntoa()), so threads receiving at the same time overwrite each other's message before sending it.
  *
- * sockspec: model=threaded reply=echo caught-by=test_distinct_payloads_at_the_same_moment
+ * sockspec: model=threaded reply=echo caught-by=test_distinct_payloads_at_the_same_moment causes=shared-buffer
  */
 #include <arpa/inet.h>
 #include <pthread.h>

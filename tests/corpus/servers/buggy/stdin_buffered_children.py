@@ -8,7 +8,7 @@ reference does) can interleave their reads of the shared pipe.  Only a
 threaded server can serialize its readers; a typeahead test would belong
 there.
 
-sockspec: model=forking reply=stdin expect=gap
+sockspec: model=forking reply=stdin expect=gap causes=operator-input-out-of-step
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Reads the operator's reply with `cin >> reply` instead of getline(cin, reply), so it takes one word: "Hi! ClientA! I'm Server!" is sent as "Hi!" and the other words answer the next messages.
  *
- * sockspec: model=threaded reply=stdin caught-by=test_operator_lines_are_sent_as_typed
+ * sockspec: model=threaded reply=stdin caught-by=test_operator_lines_are_sent_as_typed causes=operator-line-changed
  */
 #include <arpa/inet.h>
 #include <csignal>

@@ -1,6 +1,6 @@
 /* Keeps only isprint() characters of the operator's line (to drop a stray '\r'), which in the C locale throws away every byte of a non-ASCII reply such as "你好" or "café".
  *
- * sockspec: model=forking reply=stdin caught-by=test_operator_lines_are_sent_as_typed
+ * sockspec: model=forking reply=stdin caught-by=test_operator_lines_are_sent_as_typed causes=operator-line-changed
  */
 #include <arpa/inet.h>
 #include <ctype.h>

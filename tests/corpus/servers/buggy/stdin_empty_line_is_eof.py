@@ -1,6 +1,6 @@
 """Tests for the end of the operator's input with `if not reply:` after stripping the newline, so an empty line (the operator just presses Enter) is taken for end of input and the server shuts down.
 
-sockspec: model=iterative reply=stdin caught-by=test_empty_operator_line_sends_nothing_and_the_chat_goes_on
+sockspec: model=iterative reply=stdin caught-by=test_empty_operator_line_sends_nothing_and_the_chat_goes_on causes=empty-operator-line
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Exits the whole server when send() fails, so a client that resets while the operator types its reply takes the server down.
  *
- * sockspec: model=threaded reply=stdin caught-by=test_reset_while_server_waits_for_operator
+ * sockspec: model=threaded reply=stdin caught-by=test_reset_while_server_waits_for_operator causes=exits-on-client-error
  */
 #include <arpa/inet.h>
 #include <pthread.h>

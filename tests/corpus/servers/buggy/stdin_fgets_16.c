@@ -1,6 +1,6 @@
 /* Reads the operator's reply with fgets() into a 16-byte buffer, so a reply longer than 15 characters is cut: its first 15 characters answer this message and the rest answers the next one.
  *
- * sockspec: model=iterative reply=stdin caught-by=test_operator_lines_are_sent_as_typed
+ * sockspec: model=iterative reply=stdin caught-by=test_operator_lines_are_sent_as_typed causes=operator-line-changed
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Makes stdin non-blocking "so a thread waiting for the operator does not hold the operator lock", and retries read() on EAGAIN in a loop: while a message waits for the operator's answer, its thread spins at full CPU.
  *
- * sockspec: model=threaded reply=stdin caught-by=test_no_cpu_while_waiting_for_the_operator
+ * sockspec: model=threaded reply=stdin caught-by=test_no_cpu_while_waiting_for_the_operator causes=busy-poll
  */
 #include <arpa/inet.h>
 #include <errno.h>

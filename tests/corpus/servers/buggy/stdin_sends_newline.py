@@ -1,6 +1,6 @@
 """Answers each message with the operator's line including its newline (sys.stdin.readline() keeps the '\n').
 
-sockspec: model=threaded reply=stdin caught-by=test_many_messages_on_one_connection,test_nothing_added_before_close
+sockspec: model=threaded reply=stdin caught-by=test_many_messages_on_one_connection,test_nothing_added_before_close causes=adds-bytes
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Sends the operator's line with its terminating NUL byte (s.size() + 1), one byte more than the reply.
  *
- * sockspec: model=forking reply=stdin caught-by=test_many_messages_on_one_connection
+ * sockspec: model=forking reply=stdin caught-by=test_many_messages_on_one_connection causes=adds-bytes
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 """Takes the operator's line with line.strip() instead of removing only the newline, so spaces (and tabs) at the start or end of the typed reply are lost.
 
-sockspec: model=threaded reply=stdin caught-by=test_operator_lines_are_sent_as_typed
+sockspec: model=threaded reply=stdin caught-by=test_operator_lines_are_sent_as_typed causes=operator-line-changed
 """
 
 import socket

@@ -1,6 +1,6 @@
 /* Strips the newline of the operator's line with strtok(line, "\n"), which returns NULL for an empty line: when the operator just presses Enter, strlen(NULL) crashes the child and its client's connection is gone.
  *
- * sockspec: model=forking reply=stdin caught-by=test_empty_operator_line_sends_nothing_and_the_chat_goes_on
+ * sockspec: model=forking reply=stdin caught-by=test_empty_operator_line_sends_nothing_and_the_chat_goes_on causes=empty-operator-line
  */
 #include <arpa/inet.h>
 #include <errno.h>

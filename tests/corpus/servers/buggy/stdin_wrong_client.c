@@ -1,6 +1,6 @@
 /* Sends the operator's reply to `current_fd`, a global the accept loop sets to the newest client, instead of the thread's own descriptor, so with several clients connected replies go to the last one who came.
  *
- * sockspec: model=threaded reply=stdin caught-by=test_fifty_clients_interleaved,test_connections_accepted_back_to_back
+ * sockspec: model=threaded reply=stdin caught-by=test_fifty_clients_interleaved,test_connections_accepted_back_to_back causes=wrong-client-fd
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -3,7 +3,7 @@
  * The student terminates what recv() returned with buf[n] = '\0' (to print
  * it) and then sends strlen(buf) bytes: text works, binary data does not.
  *
- * sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_message_sizes,test_stream_split_anywhere
+ * sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_message_sizes,test_stream_split_anywhere causes=strlen-on-binary
  */
 #include <arpa/inet.h>
 #include <pthread.h>

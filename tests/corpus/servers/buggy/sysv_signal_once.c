@@ -1,6 +1,6 @@
 /* Installs its SIGCHLD handler with sysv_signal() (the old System V signal()), which resets the handler to SIG_DFL when it first runs and is never re-armed: only the first child is reaped, every later one stays a zombie.
  *
- * sockspec: model=forking reply=echo caught-by=test_no_zombies_after_clients_leave_one_by_one
+ * sockspec: model=forking reply=echo caught-by=test_no_zombies_after_clients_leave_one_by_one causes=handler-not-rearmed
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

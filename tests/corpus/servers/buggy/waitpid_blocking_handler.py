@@ -1,6 +1,6 @@
 """Its SIGCHLD handler reaps with os.waitpid(-1, 0) in a loop (no WNOHANG), so when one child exits while another client is connected, the main loop is stuck in the handler until that client leaves.
 
-sockspec: model=forking reply=echo caught-by=test_reaping_never_waits_for_a_running_child
+sockspec: model=forking reply=echo caught-by=test_reaping_never_waits_for_a_running_child causes=blocking-reap
 """
 
 import os

@@ -1,6 +1,6 @@
 /* Its SIGCHLD handler loops on waitpid(-1, NULL, 0) without WNOHANG, so when one child exits while another client is still connected, the parent blocks inside the handler until that client leaves and accepts nobody meanwhile.
  *
- * sockspec: model=forking reply=echo caught-by=test_reaping_never_waits_for_a_running_child
+ * sockspec: model=forking reply=echo caught-by=test_reaping_never_waits_for_a_running_child causes=blocking-reap
  */
 #include <arpa/inet.h>
 #include <errno.h>

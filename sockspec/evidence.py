@@ -1,0 +1,133 @@
+"""What a wrong reply's bytes show about its cause.
+
+A test's usual cause is a guess made before it ran; the bytes that came
+back are evidence.  A reply that stops (or skips ahead) exactly where the
+sent data had a NUL byte points at strlen() whatever the test was about;
+one that has a NUL or a newline more than was sent points at an added
+terminator; U+FFFD where bytes were sent points at decoding as text.
+Each finding names a cause of `sockspec.causes` and says, in words, what
+the bytes showed; the run's diagnosis weighs findings above the tests'
+guesses.
+"""
+
+from __future__ import annotations
+
+Finding = tuple[str, str]  # (cause id, what the bytes showed)
+
+# A reply that repeats the start of the stream after this many bytes repeats earlier messages.
+REPEAT_MIN = 8
+
+
+def of_reply(expected: bytes, got: bytes, ended: bool) -> list[Finding]:
+    """Findings about `got`, a reply that is not `expected` (so far); `ended`: the connection ended
+    (end of file, reset) after it, rather than going quiet."""
+    if got == expected:
+        return []
+    at = _first_difference(expected, got)
+    found = [
+        finding
+        for finding in (
+            _cut_at_nul(expected, got, at, ended),
+            _added(expected, got, at),
+            _crlf(expected, got),
+            _repeats_earlier(expected, got, at),
+            _last_byte_dropped(expected, got),
+            _decoded(expected, got, at, ended),
+        )
+        if finding
+    ]
+    return found
+
+
+def of_extra(extra: bytes) -> Finding:
+    """Bytes that came after everything that was due: the rest of a buffer (mostly NUL bytes, as in a
+    zeroed buffer sent whole), or something the server added."""
+    if len(extra) > 1 and extra.count(0) * 2 >= len(extra):
+        return (
+            "sends-whole-buffer",
+            f"{len(extra)} more bytes follow what was sent, mostly NUL bytes: the rest of a buffer",
+        )
+    return "adds-bytes", f"bytes that were never sent follow the reply: {extra[:24]!r}"
+
+
+def _first_difference(expected: bytes, got: bytes) -> int:
+    return next(
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), min(len(expected), len(got))
+    )
+
+
+def _cut_at_nul(expected: bytes, got: bytes, at: int, ended: bool) -> Finding | None:
+    """The reply stops, or skips ahead, exactly where the data holds a NUL byte."""
+    if at == 0 or at >= len(expected) or expected[at] != 0 or (at < len(got) and got[at] == 0):
+        return None  # nothing at all came back: a NUL first is no evidence, the reply may just be late
+    where = "stops" if at == len(got) else "skips ahead"
+    return "strlen-on-binary", f"the reply {where} at byte {at}, exactly where the data holds a NUL byte"
+
+
+def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
+    """A NUL or a newline more than was sent, or a whole buffer's worth after the data."""
+    if at >= len(got):
+        return None
+    if at == len(expected):
+        return of_extra(got[at:])
+    extra = got[at : at + 1]
+    rest_follows = got[at + 1 : at + 1 + 16] == expected[at : at + 16]
+    if extra in (b"\0", b"\n") and rest_follows:
+        name = "a NUL byte" if extra == b"\0" else "a newline"
+        return "adds-bytes", f"{name} that was never sent comes back after byte {at}"
+    return None
+
+
+def _crlf(expected: bytes, got: bytes) -> Finding | None:
+    if b"\r\n" in expected and got and expected.replace(b"\r\n", b"\n").startswith(got) and got != expected[: len(got)]:
+        return "drops-bytes", "every \\r\\n that was sent comes back as \\n"
+    return None
+
+
+def _repeats_earlier(expected: bytes, got: bytes, at: int) -> Finding | None:
+    if at == 0 or at >= len(got):
+        return None
+    start = expected[: max(REPEAT_MIN, min(at, 64))]
+    if len(start) >= REPEAT_MIN and got[at:].startswith(start[: len(got) - at]) and len(got) - at >= REPEAT_MIN:
+        return "buffer-never-cleared", f"after byte {at} the reply starts over with what was sent first"
+    return None
+
+
+def _last_byte_dropped(expected: bytes, got: bytes) -> Finding | None:
+    if len(expected) > 1 and got == expected[:-1]:
+        return "drops-bytes", "everything but the last byte came back"
+    return None
+
+
+REPLACEMENT = "\ufffd".encode()  # what decoding with errors='replace' puts for bytes that are not UTF-8
+
+
+def _decoded(expected: bytes, got: bytes, at: int, ended: bool) -> Finding | None:
+    """The data was decoded as text: bytes that are not UTF-8 came back as U+FFFD, or the connection
+    ended right where the data stopped being valid UTF-8."""
+    if REPLACEMENT in got and REPLACEMENT not in expected:
+        return "decodes-text", "bytes that are not UTF-8 text came back as U+FFFD (\\xef\\xbf\\xbd): decoded as text"
+    if ended and at == len(got) < len(expected) and _is_text(got) and not _is_text(expected[at : at + 4096]):
+        return "decodes-text", f"the connection ended at byte {at}, where the data stops being UTF-8 text"
+    return None
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError as error:
+        return error.start >= len(data) - 3 and error.reason == "unexpected end of data"
+    return True
+
+
+def of_shown(reply: bytes, shown: int, printed: bytes) -> list[Finding]:
+    """Findings about a client that showed only the first `shown` bytes of `reply` (in order) in
+    what it `printed`."""
+    if REPLACEMENT in printed and REPLACEMENT not in reply:
+        return [("decodes-text", "bytes that are not UTF-8 text were printed as U+FFFD: decoded as text")]
+    if 0 < shown < len(reply) and reply[shown] == 0:
+        return [("strlen-on-binary", f"the output stops at byte {shown} of the reply, where it holds a NUL byte")]
+    after = reply[shown + 1 : shown + 9]
+    if shown < len(reply) - 1 and len(after) >= 4 and after in printed:
+        return [("drops-bytes", f"byte {shown} of the reply is missing, and what follows it is shown")]
+    return []

@@ -1,19 +1,22 @@
-"""report.html's class overview and student sections, on small classes built from records (fast, no
-browser, no grading).
+"""report.html's class overview and student sections, on small classes built from records, and the
+terminal's progress, on a fake terminal with a fake clock (fast: no browser, no grading, no sleep).
 
 The overview must count what the class got wrong correctly, or a teacher
 fixes the wrong lecture: which cause most students share, who they are (each
 name a link that lands on that student), how scores spread, and how many
-graded students failed each family.
+graded students failed each family.  The progress must show what runs now
+and for how long, redrawn in place without leaving stale lines behind.
 """
 
 from __future__ import annotations
 
 import html
+import io
 import re
 
 from sockspec.causes import CAUSES
 from sockspec.grade import class_page
+from sockspec.grade.progress import Progress
 from sockspec.grade.record import Record
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
@@ -143,3 +146,88 @@ def test_every_cell_and_every_name_links_to_an_existing_anchor():
     page = class_page.render(small_class(), GRADED)
     links = re.findall(r'href="#([^"]+)"', page)
     assert links and set(links) <= ids_of(page)
+
+
+# The terminal's progress, drawn on a fake terminal.
+
+
+def screen(output: str) -> list[str]:
+    """What a terminal shows after `output`: carriage return, newline, erase to end of line (ESC [ K)
+    and cursor up (ESC [ A) are obeyed; every other character is printed."""
+    rows, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[[KA]|.|\n", output, re.DOTALL):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            rows += [""] * (row + 1 - len(rows))
+        elif token == "\x1b[K":
+            rows[row] = rows[row][:col]
+        elif token == "\x1b[A":
+            row = max(row - 1, 0)
+        else:
+            rows[row] = rows[row][:col].ljust(col) + token + rows[row][col + 1 :]
+            col += 1
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def finished_record(name: str) -> Record:
+    return student(name, {"close": [PASSED]}, [], verdict="pass")
+
+
+def test_progress_shows_what_runs_now_and_for_how_long():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress(3, stream, interactive=True, now=clock, width=100)
+    progress.starting("alice")
+    clock.now += 35
+    progress.starting("bob")
+    clock.now += 7
+    progress.tick()
+    shown = screen(stream.getvalue())
+    assert len(shown) == 2 and shown[0].startswith("[....") and "0/3 done" in shown[0]
+    assert shown[1] == "running: alice 0:42, bob 0:07"
+    progress.finished(finished_record("alice"))
+    clock.now += 60
+    progress.tick()
+    shown = screen(stream.getvalue())
+    assert len(shown) == 3 and shown[0].startswith("[1/3] alice") and "1/3 done" in shown[1]
+    assert shown[2] == "running: bob 1:07"  # alice is done: no longer running
+    progress.finished(finished_record("bob"))
+    progress.close()
+    shown = screen(stream.getvalue())
+    assert [line[:11] for line in shown[:2]] == ["[1/3] alice", "[2/3] bob  "] and len(shown) == 3
+    assert shown[2].startswith("[################........] 2/3 done")
+    assert not any("running" in line for line in shown)
+
+
+def test_progress_lines_fit_the_terminal():
+    stream, clock = io.StringIO(), FakeClock()
+    progress = Progress(40, stream, interactive=True, now=clock, width=60)
+    for i in range(12):
+        progress.starting(f"student_{i:02d}")
+    progress.tick()
+    shown = screen(stream.getvalue())
+    assert len(shown) == 2 and all(len(line) < 60 for line in shown), shown
+    assert re.fullmatch(r"running: student_00 0:00, student_01 0:00, \+10 more", shown[1]), shown[1]
+
+
+def test_progress_log_is_one_line_per_finished_submission():
+    stream = io.StringIO()
+    progress = Progress(2, stream, interactive=False)
+    progress.starting("alice")
+    progress.tick()
+    assert stream.getvalue() == ""
+    progress.finished(finished_record("alice"))
+    progress.close()
+    assert stream.getvalue().splitlines()[0].startswith("[1/2] alice") and len(stream.getvalue().splitlines()) == 2
+    assert "\x1b" not in stream.getvalue() and "running" not in stream.getvalue()

@@ -1,9 +1,16 @@
 """`report.html`: the class at a glance, students by behaviour families, each cell one click from why.
 
-One self-contained file (inline CSS, no script, nothing fetched), so it can
-be mailed, archived or opened from a USB stick.  Every cell links to an
-anchor further down holding the failure messages of that student's tests
-in that family, exactly as the spec printed them (escaped).
+One self-contained file (inline CSS and SVG, no script, nothing fetched), so
+it can be mailed, archived or opened from a USB stick.  It opens with what
+the class got wrong: the score distribution, how many students failed each
+family, and the class's most common bugs (the causes of the records, in the
+catalog's words), each naming its students.  Then the table, where every
+cell links to an anchor further down holding the failure messages of that
+student's tests in that family, exactly as the spec printed them (escaped);
+passing tests there are one line per family, so the failures stand out.
+Nothing may push the page wider than the window: a reason or a message can
+hold a byte string of hundreds of characters without a break, so every
+place that shows one wraps anywhere.
 """
 
 from __future__ import annotations
@@ -13,20 +20,23 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sockspec.causes import CAUSES
 from sockspec.grade.record import Record
 from sockspec.grade.scoring import NOT_RUN, PASSED
 
 DETAILS_LIMIT = 12_000  # characters per failure message; the full text is in the submission's junit.xml
+BINS = 10  # bars of the score histogram, each a tenth of the maximum
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; }
+h2, h3, p, li, td.name, td.reason, pre, code { overflow-wrap: anywhere; word-break: break-word; }
 h1 { font-size: 1.4em; margin-bottom: .2em; }
 .meta { color: #555; margin-bottom: 1em; }
-table.grades { border-collapse: collapse; font-size: .92em; }
+table.grades { border-collapse: collapse; font-size: .92em; max-width: 100%; }
 table.grades th, table.grades td { border: 1px solid #c8c8c8; padding: .3em .55em; text-align: center; }
 table.grades th { background: #f0f0f0; }
 table.grades td.name, table.grades td.reason { text-align: left; }
-table.grades td.reason { max-width: 38em; font-size: .9em; color: #333; }
+table.grades td.reason { min-width: 18em; max-width: 38em; font-size: .9em; color: #333; }
 td a { color: inherit; text-decoration: none; display: block; }
 td.score { white-space: nowrap; }
 .full { background: #b9e8b9; } .partial { background: #ffe08a; } .none { background: #f4a3a3; }
@@ -36,9 +46,23 @@ td.score { white-space: nowrap; }
 .legend span { display: inline-block; padding: .1em .6em; margin-right: .4em; border: 1px solid #c8c8c8; }
 section.student { border-top: 2px solid #888; margin-top: 2em; }
 div.family { margin: .8em 0 .8em 1em; padding: .2em .6em; }
+div.family.all-passed { margin: .15em 0 .15em 1em; color: #17691b; }
 div.family:target, section.student:target { outline: 3px solid #3b7ddd; }
-pre { background: #f6f6f6; border: 1px solid #ddd; padding: .6em; white-space: pre-wrap; font-size: .85em; }
+pre { background: #f6f6f6; border: 1px solid #ddd; padding: .6em; white-space: pre-wrap; font-size: .85em;
+  max-width: 100%; box-sizing: border-box; }
 li.passed { color: #17691b; } li.failed, li.error { color: #a31212; } li.not-run { color: #666; }
+section.overview { display: flex; flex-wrap: wrap; gap: 1em 2.5em; margin-bottom: 1.5em; }
+section.overview > div { min-width: 0; max-width: 100%; }
+section.overview > div.bugs { flex: 1 1 30em; }
+section.overview h2 { font-size: 1.1em; margin: .2em 0 .4em; }
+svg.histogram { max-width: 100%; height: auto; }
+svg.histogram rect.bar { fill: #3b7ddd; } svg.histogram rect.ungraded { fill: #b4b4b4; }
+svg.histogram text { font: 11px system-ui, sans-serif; fill: #1d1d1f; }
+table.families { border-collapse: collapse; font-size: .92em; }
+table.families td, table.families th { padding: .15em .5em; text-align: left; }
+table.families td.count { text-align: right; white-space: nowrap; }
+span.meter { display: inline-block; height: .8em; background: #f4a3a3; vertical-align: middle; }
+ol.bugs li { margin-bottom: .45em; } ol.bugs .who { color: #555; } ol.bugs code { font-size: .9em; }
 """
 
 
@@ -78,6 +102,140 @@ def _cell_class(record: Record, row: dict[str, float] | None) -> str:
     return "partial" if row["passed"] else "none"
 
 
+def histogram(records: list[Record], bins: int = BINS) -> list[tuple[int, int]]:
+    """Per bin of score / max_score (the last bin holds full marks): students graded, and students not
+    graded (verdict 'error'), counted apart, because a class full of zeros that are build failures
+    asks for a different fix than one full of zeros that ran."""
+    counts = [[0, 0] for _ in range(bins)]
+    for record in records:
+        fraction = record.score / record.max_score if record.max_score > 0 else 0.0
+        # Points are hundredths: a score of exactly 70% must not fall into 60-70% for a rounding error.
+        counts[min(int(fraction * bins + 1e-9), bins - 1)][record.verdict == "error"] += 1
+    return [(graded, ungraded) for graded, ungraded in counts]
+
+
+def families_failed(records: list[Record]) -> dict[str, list[str]]:
+    """Per family, in the spec's order: the students graded (verdict not 'error') who did not pass
+    every one of its tests.  A student that could not be graded failed nothing: they are counted
+    in the histogram, not here, so a build failure does not look like a class-wide bug."""
+    failed: dict[str, list[str]] = {family: [] for family in families_of(records)}
+    for record in records:
+        if record.verdict == "error":
+            continue
+        for family, row in record.families().items():
+            if row["passed"] < row["total"]:
+                failed[family].append(record.name)
+    return failed
+
+
+def common_causes(records: list[Record]) -> list[tuple[str, list[str]]]:
+    """Each cause the records name, with the students who have it: most students first, ties in the
+    catalog's order (then by id), a student counted once however many tests point to the cause."""
+    students: dict[str, list[str]] = {}
+    for record in records:
+        for cause in record.causes:
+            names = students.setdefault(str(cause.get("id", "")), [])
+            if record.name not in names:
+                names.append(record.name)
+    order = {cause_id: index for index, cause_id in enumerate(CAUSES)}
+    ranked = sorted(students.items(), key=lambda item: (-len(item[1]), order.get(item[0], len(order)), item[0]))
+    return [(cause_id, names) for cause_id, names in ranked if cause_id]
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _histogram_svg(records: list[Record], bins: int = BINS) -> list[str]:
+    """The score distribution as inline SVG bars, each with its count and its range as text (so it
+    reads without the picture, and copies as numbers)."""
+    counts = histogram(records, bins)
+    tallest = max((graded + ungraded for graded, ungraded in counts), default=0) or 1
+    bar, gap, height, top, bottom = 50, 8, 120, 16, 22
+    width = bins * (bar + gap) + gap
+    out = [
+        f'<svg class="histogram" width="{width}" height="{top + height + bottom}" '
+        f'viewBox="0 0 {width} {top + height + bottom}" role="img" aria-labelledby="histogram-title">',
+        '<title id="histogram-title">students per score, as a share of the maximum</title>',
+    ]
+    for index, (graded, ungraded) in enumerate(counts):
+        x = gap + index * (bar + gap)
+        low, high = 100 * index // bins, 100 * (index + 1) // bins
+        span = f"{low}&ndash;{high}%"
+        total = graded + ungraded
+        tip = f"{total} student{'' if total == 1 else 's'} scored {low}-{high}%" + (
+            f" ({ungraded} not graded)" if ungraded else ""
+        )
+        out.append(
+            f'<g class="bin" data-bin="{index}" data-count="{total}" data-ungraded="{ungraded}"><title>{tip}</title>'
+        )
+        y = top + height
+        for css, count in (("bar", graded), ("ungraded", ungraded)):
+            if count:
+                tall = round(height * count / tallest)
+                y -= tall
+                out.append(f'<rect class="{css}" x="{x}" y="{y}" width="{bar}" height="{tall}"/>')
+        if total:
+            out.append(f'<text x="{x + bar // 2}" y="{y - 4}" text-anchor="middle">{total}</text>')
+        out.append(f'<text x="{x + bar // 2}" y="{top + height + 14}" text-anchor="middle">{span}</text></g>')
+    out.append(f'<line x1="{gap // 2}" y1="{top + height}" x2="{width - gap // 2}" y2="{top + height}" stroke="#888"/>')
+    out.append("</svg>")
+    return out
+
+
+def _overview(records: list[Record], anchors: dict[str, str]) -> list[str]:
+    """The class at a glance: what the class got wrong, before any one student."""
+    e = html.escape
+    graded = [r for r in records if r.verdict != "error"]
+    shares = sorted(r.score / r.max_score if r.max_score > 0 else 0.0 for r in graded)
+    ungraded = len(records) - len(graded)
+    if shares:
+        middle = len(shares) // 2
+        median = shares[middle] if len(shares) % 2 else (shares[middle - 1] + shares[middle]) / 2
+        typical = f"graded students: median {_percent(median)}, mean {_percent(sum(shares) / len(shares))}"
+    else:
+        typical = "no student could be graded"
+    out = [
+        '<section class="overview" id="overview">',
+        '<div class="scores"><h2>Scores</h2>',
+        *_histogram_svg(records),
+        f'<p class="meta">{typical}'
+        + (f"; {ungraded} not graded (grey), counted at their score" if ungraded else "")
+        + "</p></div>",
+        '<div class="families"><h2>Families failed</h2>',
+        f'<p class="meta">students (of {len(graded)} graded) who did not pass every test of the family</p>',
+        '<table class="families"><tbody>',
+    ]
+    for family, names in families_failed(records).items():
+        applies = sum(family in r.families() for r in graded)
+        share = len(names) / applies if applies else 0.0
+        out.append(
+            f'<tr class="family" data-family="{e(family, quote=True)}" data-failed="{len(names)}" '
+            f'title="{e(", ".join(names), quote=True)}"><th>{e(family)}</th>'
+            f'<td class="count">{len(names)} of {applies}</td>'
+            f'<td><span class="meter" style="width: {share * 8:.2f}em"></span></td></tr>'
+        )
+    out += ["</tbody></table></div>", '<div class="bugs"><h2>The class&rsquo;s most common bugs</h2>']
+    causes = common_causes(records)
+    if not causes:
+        out.append('<p class="meta">no likely bug was named for any student</p>')
+    else:
+        out.append('<ol class="bugs">')
+        for cause_id, names in causes:
+            words = CAUSES[cause_id].words if cause_id in CAUSES else ""
+            who = ", ".join(f'<a href="#{anchors[name]}">{e(name)}</a>' for name in names)
+            plural = "student" if len(names) == 1 else "students"
+            out.append(
+                f'<li data-cause="{e(cause_id, quote=True)}" data-students="{len(names)}"><b>{len(names)} {plural}</b>'
+                f" <code>{e(cause_id)}</code>"
+                + (f": {e(words)}" if words else "")
+                + f' <span class="who">({who})</span></li>'
+            )
+        out.append("</ol>")
+    out += ["</div>", "</section>"]
+    return out
+
+
 def render(
     records: list[Record],
     graded: dict[str, Any],
@@ -102,6 +260,7 @@ def render(
         f'<p class="meta">{what}; {len(records)} submissions: '
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} error; "
         f"generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
+        *_overview(records, anchors),
         '<p class="legend"><span class="full">all tests passed</span><span class="partial">some passed</span>'
         '<span class="none">none passed</span><span class="error">not graded</span>'
         '<span class="na">no such test for this model</span></p>',
@@ -149,21 +308,47 @@ def _student_section(record: Record, anchor: str, files: list[str]) -> list[str]
         out.append(f'<p class="meta">files: {links}</p>')
     if record.build_output and record.verdict == "error":
         out.append(f'<pre class="build">{e(record.build_output)}</pre>')
+    if record.causes:
+        out.append('<p class="meta">likely bugs, most likely first:</p><ul class="causes">')
+        for cause in record.causes:
+            cause_id = str(cause.get("id", ""))
+            words = CAUSES[cause_id].words if cause_id in CAUSES else ""
+            evidence = str(cause.get("evidence", ""))
+            out.append(
+                f"<li><code>{e(cause_id)}</code>"
+                + (f": {e(words)}" if words else "")
+                + (f" &mdash; {e(evidence)}" if evidence else "")
+                + "</li>"
+            )
+        out.append("</ul>")
     for family, row in record.families().items():
-        out.append(
-            f'<div class="family" id="{anchor}-{_slug(family)}"><h3>{e(family)}: '
-            f"{points(row['points'])} / {points(row['max_points'])} "
-            f"({int(row['passed'])} of {int(row['total'])} passed)</h3><ul>"
-        )
-        for test in (t for t in record.tests if t.family == family):
-            css = "not-run" if test.outcome == NOT_RUN else test.outcome
-            line = f'<li class="{css}">{e(test.name)}: {e(test.outcome)}'
-            if test.outcome != PASSED and test.outcome != NOT_RUN:
-                details = test.details or test.summary
-                if len(details) > DETAILS_LIMIT:
-                    details = details[:DETAILS_LIMIT] + "\n[... cut; the whole message is in junit.xml]"
-                line += f"<pre>{e(details)}</pre>"
-            out.append(line + "</li>")
-        out.append("</ul></div>")
+        out.extend(_family_block(record, family, row, f"{anchor}-{_slug(family)}"))
     out.append("</section>")
+    return out
+
+
+def _family_block(record: Record, family: str, row: dict[str, float], anchor: str) -> list[str]:
+    """One family of one student: every test that did not pass, in full; the tests that passed, and
+    those that never ran, one line each, so the failures are what the eye finds."""
+    e = html.escape
+    tests = [t for t in record.tests if t.family == family]
+    passed = [t.name.removeprefix(f"{family}: ") for t in tests if t.outcome == PASSED]
+    not_run = [t.name.removeprefix(f"{family}: ") for t in tests if t.outcome == NOT_RUN]
+    score = f"{points(row['points'])} / {points(row['max_points'])}"
+    if len(passed) == len(tests):
+        return [f'<div class="family all-passed" id="{anchor}">{e(family)}: all {len(tests)} passed ({score})</div>']
+    out = [
+        f'<div class="family" id="{anchor}"><h3>{e(family)}: {score} ({len(passed)} of {len(tests)} passed)</h3><ul>'
+    ]
+    for test in tests:
+        if test.outcome in (PASSED, NOT_RUN):
+            continue
+        details = test.details or test.summary
+        if len(details) > DETAILS_LIMIT:
+            details = details[:DETAILS_LIMIT] + "\n[... cut; the whole message is in junit.xml]"
+        out.append(f'<li class="{e(test.outcome)}">{e(test.name)}: {e(test.outcome)}<pre>{e(details)}</pre></li>')
+    for css, label, names in (("passed", "passed", passed), ("not-run", "not run", not_run)):
+        if names:
+            out.append(f'<li class="{css}">{len(names)} {label}: {e(", ".join(names))}</li>')
+    out.append("</ul></div>")
     return out

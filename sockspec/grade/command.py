@@ -166,6 +166,7 @@ class Grading:
 
     def _grade(self, sub: Submission, scratch: Path) -> Record:
         slot = self._slots.get()
+        self.progress.starting(sub.name)
         try:
             return grade(sub, self.assignment, self.isolation, slot, self.out, scratch, self.active)
         finally:

@@ -2,9 +2,13 @@
 
 The page is rendered to a screenshot, and the screenshot's pixels are
 counted: the colour-coded cells must be there in each colour the sample
-class calls for.  Opening the page at a cell's link must bring that
-student's family into view, outlined (the `:target` style).  The DOM
-Chromium built must hold every row and resolve every link.
+class calls for, and the overview's histogram above them.  Opening the
+page at a cell's link must bring that student's family into view, outlined
+(the `:target` style).  The DOM Chromium built must hold every row and
+resolve every link.  At a 1280 px window nothing may be wider than the
+window, even with a byte string of thousands of characters in a reason, a
+name and a failure message: the page is read on laptops, and a horizontal
+scroll bar hides the reasons.
 
 Without Chromium the tests skip, unless SOCKSPEC_REQUIRE_BROWSER=1 (CI sets
 it), when they fail.
@@ -26,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from sockspec.grade import class_page
+from sockspec.grade.record import Record
 from tests.grade.conftest import Graded
 
 pytestmark = pytest.mark.slow
@@ -41,6 +47,7 @@ COLOURS = {  # the cell classes of report_html.CSS
     "none": (0xF4, 0xA3, 0xA3),
     "error": (0xD5, 0xD5, 0xD5),
 }
+HISTOGRAM_BAR = (0x3B, 0x7D, 0xDD)  # svg.histogram rect.bar of class_page.CSS
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +147,22 @@ PROBE = """<script>addEventListener("load", () => setTimeout(() => {
 }, 300))</script>"""
 
 
+def probed(
+    browser: str, tmp_path: Path, html: str, probe: str, width: int = 1400, fragment: str = ""
+) -> tuple[dict, str]:
+    """What `probe` (a script writing JSON into body's data-probe) saw in a copy of the page `html`, and
+    the DOM Chromium built: the report itself has no script, so the copy gets one."""
+    copy = tmp_path / f"probe-{len(list(tmp_path.glob('probe-*')))}.html"
+    copy.write_text(html.replace("</body>", probe + "</body>"))
+    dom = run_browser(
+        browser, tmp_path, f"--window-size={width},1000", "--virtual-time-budget=3000", "--dump-dom",
+        copy.as_uri() + fragment,
+    ).stdout  # fmt: skip
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, f"the probe wrote nothing: {dom[-2000:]}"
+    return json.loads(html_unescape(found.group(1))), dom
+
+
 def test_a_cell_link_shows_its_failure_details(browser, page, tmp_path):
     """Following the seed_threaded / lifecycle cell scrolls its outlined failure details into view."""
     html = page.read_text()
@@ -147,13 +170,7 @@ def test_a_cell_link_shows_its_failure_details(browser, page, tmp_path):
     assert row, "no row for seed_threaded"
     anchor = re.search(r'href="#([^"]*-lifecycle)"', row.group(0))
     assert anchor, "the lifecycle cell has no link"
-    probe = tmp_path / "report.html"  # a copy: the page is self-contained, and the original stays untouched
-    probe.write_text(html.replace("</body>", PROBE + "</body>"))
-    dom = run_browser(
-        browser, tmp_path, "--window-size=1400,1000", "--virtual-time-budget=3000", "--dump-dom",
-        f"{probe.as_uri()}#{anchor.group(1)}",
-    ).stdout  # fmt: skip
-    seen = json.loads(html_unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    seen, dom = probed(browser, tmp_path, html, PROBE, fragment=f"#{anchor.group(1)}")
     assert seen["target"] == anchor.group(1)
     assert -2 < seen["top"] < seen["height"] / 2, f"the details are not in view, at the top: {seen}"
     assert seen["outline"] == "solid"
@@ -170,3 +187,57 @@ def test_dom_has_every_student_and_every_link_resolves(browser, page, tmp_path, 
     for row in graded_class.summary["submissions"]:
         assert f">{row['name']}</a></td>" in dom
     assert "<script" not in dom and "http://" not in dom and "https://" not in dom  # self-contained
+
+
+# Test-only, like PROBE: how wide the page is against the window, the elements reaching past it, and
+# where the overview and the table are.
+WIDTHS = """<script>addEventListener("load", () => setTimeout(() => {
+  const right = e => Math.round(e.getBoundingClientRect().right);
+  const past = [...document.body.querySelectorAll("*")].filter(e => right(e) > innerWidth + 1)
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.getAttribute("class")} ${right(e)}`);
+  const overview = document.querySelector("section.overview").getBoundingClientRect();
+  document.body.dataset.probe = JSON.stringify({scroll: document.documentElement.scrollWidth, window: innerWidth,
+    past, overview: overview.bottom, table: document.querySelector("table.grades").getBoundingClientRect().top});
+}, 300))</script>"""
+
+BYTES = repr(bytes(b for b in range(256) if b != 0x20) * 8)  # b'\\x00\\x01...': 8 KiB of text, not one space
+
+
+def with_a_binary_student(graded_class: Graded) -> str:
+    """The sample class's page, plus a student whose name, reason, failure messages and cause's evidence
+    are one unbroken byte string each, and causes for a few students so the list of bugs is full."""
+    records = [Record.from_json(graded_class.record(row["name"])) for row in graded_class.summary["submissions"]]
+    failing = next(r for r in records if r.verdict == "fail")
+    binary = Record.from_json(failing.to_json())
+    binary.name = "binary_" + "x" * 300
+    binary.reason = f"1 of 26 tests failed; first: send_recv: expected {BYTES}"
+    for test in binary.tests:
+        if test.outcome != "passed":
+            test.details = f"EXPECTED   {BYTES}\nHAPPENED   {BYTES[::-1]}"
+            test.summary = f"expected {BYTES}"
+    binary.causes = [{"id": "strlen-on-binary", "tests": [], "evidence": f"the reply stopped at {BYTES}"}]
+    for record in records:
+        if record.verdict == "fail":
+            record.causes = [{"id": "strlen-on-binary", "tests": [], "evidence": "stops at the NUL"},
+                             {"id": "no-reap", "tests": [], "evidence": "three zombies"}]  # fmt: skip
+    summary = graded_class.summary
+    return class_page.render([*records, binary], {k: summary[k] for k in ("role", "model", "reply")})
+
+
+def test_nothing_is_wider_than_a_1280_px_window(browser, page, tmp_path, graded_class):
+    """Long reasons, names and messages wrap, in the page as graded and with an 8 KiB byte string in
+    every place a student's text goes."""
+    for html in (page.read_text(), with_a_binary_student(graded_class)):
+        seen, _ = probed(browser, tmp_path, html, WIDTHS, width=1280)
+        assert seen["window"] == 1280
+        assert seen["scroll"] <= seen["window"] and not seen["past"], f"wider than the window: {seen}"
+    assert BYTES[:200] in html_unescape(with_a_binary_student(graded_class))  # shown, not cut away
+
+
+def test_the_overview_comes_first_with_its_histogram(browser, page, tmp_path):
+    """The class at a glance is above the table, and its bars are drawn in the first screen."""
+    seen, _ = probed(browser, tmp_path, page.read_text(), WIDTHS, width=1280)
+    assert seen["overview"] <= seen["table"], seen
+    first_screen = screenshot(browser, tmp_path, page.as_uri(), size="1280,800")
+    bars = sum(p == HISTOGRAM_BAR for row in first_screen for p in row)
+    assert bars > 500, f"no histogram bars in the first screen ({bars} pixels of {HISTOGRAM_BAR})"

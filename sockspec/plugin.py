@@ -200,7 +200,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     item.stash[FAILURE] = failure
     parts = handle.failure_parts(failure)
     likely = likely_bug(item, failure)
-    causes = _candidate_causes(item, failure, likely, report.signal_hint(parts.exit_description, parts.signal_hints))
+    causes = _candidate_causes(item, failure, likely, parts.exit_description, parts.signal_hints)
     options = parts.options + common(item.config).timing_options + handle.patience.shortened_options(item.nodeid)
     reproduce = report.reproduce(options, item)
     text = report.render(
@@ -222,17 +222,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     meta.update(causes=causes, evidence={cause: words for cause, words in reversed(failure.evidence)})
 
 
-def _candidate_causes(item: pytest.Item, failure: SpecFailure, likely: str, signal_hint: str) -> list[str]:
+def _candidate_causes(
+    item: pytest.Item, failure: SpecFailure, likely: str, exit_description: str, signal_hints: Mapping
+) -> list[str]:
     """The failure's candidate causes, most likely first: what its bytes showed, a death by signal,
-    the test's own hint for what it saw, the changed reply of an exchange this test is not about,
-    its `likely_bug(..., causes=...)`, and last the harness's general hints."""
+    the test's own hint for what it saw, its `likely_bug(..., causes=...)`, and last the harness's
+    general hints (a changed reply, a spin, serving one at a time).  Death by SIGPIPE is no
+    candidate of a program that did not die of it."""
     marker = item.get_closest_marker("likely_bug")
     marked = (marker.kwargs.get("causes") or getattr(marker.args[0], "causes", ())) if marker else ()
-    hints = [hint for hint in (signal_hint, failure.likely_bug, likely) if isinstance(hint, Hint)]
+    text = marker.args[0] if marker else None
+    shown = (report.signal_hint(exit_description, signal_hints), failure.likely_bug, likely)
+    hints = [hint for hint in shown if isinstance(hint, Hint) and hint is not text]
     general = [hint.causes for hint in hints if hint.general]
-    exchange = [hint.causes for hint in hints if hint is failure.exchange_hint]
     own = [hint.causes for hint in hints if not hint.general]
-    return diagnosis.candidates(failure.evidence, *own, *exchange, tuple(marked), *general)
+    found = diagnosis.candidates(failure.evidence, *own, tuple(marked), *general)
+    return [cause for cause in found if cause != "sigpipe" or "SIGPIPE" in exit_description]
 
 
 def _drop_hypothesis_patch(item: pytest.Item) -> None:

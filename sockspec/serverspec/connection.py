@@ -92,6 +92,8 @@ class Client:
         self.quiet_seconds = timeouts.quiet
         self.sock: socket.socket | None = None
         self.closed_by_us = False
+        self.answered = 0  # replies that arrived in full on this connection
+        self.first_sent = b""  # the start of what this connection sent first (sockspec.evidence)
 
     # -- connection ---------------------------------------------------------
 

@@ -122,6 +122,7 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                 _fail(ex, waited)
             if ex.expected:
                 ex.client.on_answer()
+                ex.client.answered += 1
     except SpecFailure as failure:
         if pending:  # the wait ran out on some exchange, whichever one the failure is about
             failure.missed_deadline = failure.missed_deadline or "reply"
@@ -146,6 +147,8 @@ def _send_some(ex: Exchange) -> None:
         return
     ex.sent += n
     ex.chunk_offset += n
+    if not ex.client.first_sent:
+        ex.client.first_sent = bytes(chunk[: evidence.REPEAT_MIN * 2])
     if ex.chunk_offset == len(chunk):
         ex.client.transcript.add(ex.client.name, f"sent {preview(chunk)}")
         ex.chunk_index += 1
@@ -197,7 +200,11 @@ def _fail(ex: Exchange, waited: str) -> None:
         _raise_failure(ex, waited)
     except SpecFailure as failure:
         due = ex.expected if ex.done_sending() else ex.expected[: max(ex.sent, len(ex.got))]
-        failure.evidence = evidence.of_reply(due, bytes(ex.got), bool(ex.end))
+        failure.evidence = evidence.of_reply(due, bytes(ex.got), bool(ex.end), ex.client.first_sent)
+        if not failure.likely_bug and evidence.nothing_for_a_nul(due, bytes(ex.got), bool(ex.end)):
+            failure.likely_bug = NOTHING_FOR_A_NUL_HINT
+        if not failure.likely_bug and not ex.got and ex.end == "eof" and ex.client.answered:
+            failure.likely_bug = CLOSED_AFTER_A_REPLY_HINT
         raise
 
 
@@ -242,6 +249,21 @@ CHANGED_REPLY_HINT = Hint(
     "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first",
     causes=("strlen-on-binary", "sends-whole-buffer", "adds-bytes", "drops-bytes", "partial-send-ignored"),
     general=True,
+)
+
+
+NOTHING_FOR_A_NUL_HINT = Hint(
+    "nothing came back for data that starts with a NUL byte: the server treats the data as a C string "
+    "(strlen() of it is 0, so nothing is sent, or `if (strlen(buf) == 0) continue;` skips it); send "
+    "the count recv() returned",
+    causes=("strlen-on-binary", "recv-length-overflow", "recv-is-not-a-message"),
+)
+
+
+CLOSED_AFTER_A_REPLY_HINT = Hint(
+    "the server closed the connection after answering, before this message was answered: it must keep "
+    "its recv()/send() loop going until recv() returns 0",
+    causes=("one-reply-per-connection", "exits-on-client-error"),
 )
 
 

@@ -17,6 +17,12 @@ from sockspec.failure import Hint, SpecFailure, Transcript, preview
 from sockspec.serverspec.connection import Client, Exchange, converse
 from sockspec.typist import Typist
 
+UNREAD_LINE_HINT = Hint(
+    "the server did not read the operator's line: it waits for something else first (a second line, "
+    "the next message) or reads stdin out of step with its clients",
+    causes=("operator-input-out-of-step",),
+    general=True,
+)
 MISDIRECTED_HINT = Hint(
     "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
     "global variable holding the newest connection, or &fd read after the next accept()); send on "
@@ -72,8 +78,7 @@ class StdinReplies:
             except SpecFailure as failure:
                 if self.operator.take_back():
                     failure.happened += "; the server never read the operator's line from its stdin"
-                    unread = "the server never read the operator's line from its stdin"
-                    failure.evidence.append(("operator-input-out-of-step", unread))
+                    failure.likely_bug = failure.likely_bug or UNREAD_LINE_HINT
                 self._explain_stray_reply(client, failure)
                 raise
 

@@ -36,7 +36,17 @@ def test_no_cpu_while_idle(server):
     """With no client connected, measure the server's CPU use and wake-ups over a window: both must
     be (almost) none."""
     server.wait_state(lambda s: not server.client_children(s))  # zombies use no CPU: other tests report them
-    server.expect_idle("while no client is connected")
+    expect_idle_before_any_end(server, "while no client is connected", "no client has connected yet")
+
+
+def expect_idle_before_any_end(server, what: str, while_: str, seconds: float | None = None) -> None:
+    """expect_idle, where no connection has ended yet: CPU used then is polling, not a loop that
+    goes on after end of file, which is evidence of the cause."""
+    try:
+        server.expect_idle(what, seconds)
+    except SpecFailure as failure:
+        failure.evidence.append(("busy-poll", f"it uses CPU while {while_}, before any connection ended"))
+        raise
 
 
 @pytest.mark.likely_bug(
@@ -64,7 +74,7 @@ def test_silent_client_uses_no_cpu_and_stays_connected(server):
     client = server.connect()
     server.chat(client, b"then silence")
     idle = server.timeouts.idle
-    server.expect_idle("while a connected client is silent", idle)
+    expect_idle_before_any_end(server, "while a connected client is silent", "its one client is connected", idle)
     check(
         client.is_open_to_server(),
         f"the connection of a client silent for {idle:g} s to stay open",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sockspec.causes import CAUSES
 from tests.grade.conftest import SAMPLE, Graded, grader_leftovers, make_class, run_grader
 
 pytestmark = pytest.mark.slow
@@ -67,14 +68,17 @@ def test_summary_has_the_documented_shape(graded: Graded):
     summary = graded.summary
     assert (summary["model"], summary["reply"]) == ("threaded", "stdin")
     for row in summary["submissions"]:
-        assert set(row) == {"name", "verdict", "score", "max_score", "failed", "reason"}
+        assert set(row) == {"name", "verdict", "score", "max_score", "failed", "causes", "reason"}
+        assert all(cause in CAUSES for cause in row["causes"]) and bool(row["causes"]) <= (row["verdict"] == "fail")
         assert row["max_score"] == 14.0  # threaded: every family but queues and zombies
         assert 0 <= row["score"] <= row["max_score"]
         assert (row["verdict"] == "pass") == (row["score"] == row["max_score"])
     with open(graded.out / "summary.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert [r["name"] for r in table] == [r["name"] for r in summary["submissions"]]
-    assert table[0].keys() == {"name", "verdict", "score", "max_score", "failed", "reason"}
+    assert table[0].keys() == {"name", "verdict", "score", "max_score", "failed", "causes", "reason"}
+    seed = next(row for row in summary["submissions"] if row["name"] == "seed_threaded")
+    assert seed["causes"][:1] == ["no-reuseaddr"], seed  # the seed's threaded server: no SO_REUSEADDR
 
 
 def test_hard_coded_address_is_graded_unmodified(graded: Graded):

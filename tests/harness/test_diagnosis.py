@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sockspec import causes, diagnosis, evidence
 from sockspec.diagnosis import FailedTest
@@ -128,3 +130,16 @@ def test_a_run_prints_its_diagnosis_and_writes_it_to_the_results_file(tmp_path):
     test = next(line for line in lines if line["kind"] == "test" and line["outcome"] == "failed")
     assert test["causes"][0] == "strlen-on-binary" and "strlen-on-binary" in test["evidence"]
     assert lines[-1]["kind"] == "end"
+
+
+@given(st.binary(max_size=300), st.binary(max_size=300), st.booleans(), st.binary(max_size=20), st.integers(0, 400))
+@settings(max_examples=500, deadline=None)
+def test_evidence_never_fails_whatever_the_bytes(expected, got, ended, first_sent, shown):
+    """It runs inside a failing test's report: an exception there would hide the failure itself."""
+    for cause, words in [
+        *evidence.of_reply(expected, got, ended, first_sent),
+        *evidence.of_shown(expected, shown, got),
+    ]:
+        assert cause in causes.CAUSES and words
+    if got:
+        assert evidence.of_extra(got)[0] in causes.CAUSES

@@ -1,6 +1,6 @@
 /* Keeps stdin in its poll() set after end of file, so poll() returns at once forever: it spins and never closes the connection.
  *
- * sockspec: reply=echo caught-by=test_no_cpu_after_end_of_input,test_end_of_input_closes_the_connection,test_end_of_input_before_any_line causes=spin-on-eof,ignores-end-of-input
+ * sockspec: reply=echo caught-by=test_no_cpu_after_end_of_input,test_end_of_input_closes_the_connection,test_end_of_input_before_any_line causes=ignores-end-of-input
  */
 #include <arpa/inet.h>
 #include <errno.h>

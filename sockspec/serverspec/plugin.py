@@ -25,7 +25,8 @@ from sockspec.serverspec.pool import ServerPool
 from sockspec.targets import ImplError, Target
 
 MODEL_HELP = (
-    "how the server handles clients: iterative|forking|threaded (required unless --impl names a bundled server)"
+    "how the server handles clients: iterative|forking|threaded|evented, or any (concurrent, by whatever "
+    "mechanism: no check of it); required unless --impl names a bundled server"
 )
 REPLY_HELP = (
     "echo (default): the server sends back what it received; "

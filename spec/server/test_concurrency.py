@@ -1,9 +1,11 @@
-"""Concurrency: a forking or threaded server serves many clients at once, each with its own data.
+"""Concurrency: a concurrent server serves many clients at once, each with its own data.
 
 Seed sections 6 and 7: the point of a child process or a thread per client
-is that one client never waits for another.  Clients here connect first
-and stay connected, then talk in interleaved rounds; every reply must reach
-the client that asked, and no other.
+is that one client never waits for another, and so is the point of an
+evented server's one loop that waits on every socket at once.  The tests run
+for every concurrent model (forking, threaded, evented, any).  Clients here
+connect first and stay connected, then talk in interleaved rounds; every
+reply must reach the client that asked, and no other.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ pytestmark = [
         notes="§6 multi-process, §7 multi-threaded",
         checks_replies=True,
     ),
-    pytest.mark.models("forking", "threaded"),
+    pytest.mark.models("forking", "threaded", "evented", "any"),
 ]
 
 BLOCKED_HINT = (
     "the server serves one client at a time: it must hand each accepted connection to a new child "
-    "process or thread and go straight back to accept()"
+    "process or thread and go straight back to accept() (an evented server must never block on one "
+    "client: non-blocking sockets, and send() only what the socket takes now)"
 )
 
 

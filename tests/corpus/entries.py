@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sockspec import plugin, results_file
+from sockspec import plugin, results_file, targets
 from tests import program_environment
 
 CORPUS = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ KINDS = ("buggy", "correct")
 SUFFIXES = (".c", ".cpp", ".cc", ".py", ".sh")
 RUN_OPTION = {"server": "--impl", "client": "--client"}
 
-MODELS = ("iterative", "forking", "threaded")
+MODELS = targets.MODELS
 REPLIES = ("echo", "stdin")
 KEYS = {"model", "reply", "caught-by", "expect", "role", "binary"}
 # `expect` records a finding instead of hiding it: a buggy program no spec test

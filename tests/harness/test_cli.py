@@ -32,7 +32,7 @@ def test_a_correct_server_passes_with_status_0_and_a_header():
     "args, message",
     [
         (["--impl", "reference.nosuch"], "--impl reference.nosuch: no such module"),
-        (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded is required"),
+        (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded|evented|any is required"),
         (["--impl", "reference.threaded", "--model", "forking"], "is a threaded server, but --model forking"),
         (["--impl", "reference.threaded", "--sockspec-timeout", "reply=soon"], "not a number of seconds"),
         (["--impl", "cmd:exit 3", "--model", "threaded"], "the server exited with status 3 before listening"),
@@ -89,6 +89,34 @@ def test_tests_that_do_not_apply_are_deselected_not_failed():
     assert done.returncode == 0
     assert "test_concurrency" not in done.stdout and "test_zombies" not in done.stdout
     assert "test_queues" in done.stdout and "deselected" in done.stdout
+
+
+def _collected_functions(*args: str) -> set[str]:
+    done = run_pytest(*args, "spec/server", "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_evented_runs_its_own_model_check_and_no_other():
+    functions = _collected_functions("--impl", "reference.evented")
+    model_checks = {name for name in functions if name.startswith(("test_evented", "test_threaded", "test_forking",
+                                                                   "test_iterative", "test_threads"))}  # fmt: skip
+    assert model_checks == {"test_evented_serves_every_client_from_one_thread"}
+    assert "test_fifty_clients_interleaved" in functions and "test_operator_lines_are_sent_as_typed" not in functions
+    assert not {"test_second_client_served_after_first_leaves", "test_no_zombies_after_clients_leave_one_by_one",
+                "test_child_exits_while_parent_waits_in_accept"} & functions  # fmt: skip
+
+
+def test_any_runs_every_behaviour_test_of_a_concurrent_server_and_no_model_check():
+    """--model any: what the threaded reference runs, without its model checks, plus the reaping tests
+    (a server that forks for some clients must reap them), and never the single-process queue's."""
+    functions = _collected_functions("--impl", "reference.threaded", "--model", "any")
+    threaded = _collected_functions("--impl", "reference.threaded")
+    model_family = _collected_functions("--impl", "reference.threaded", "-k", "test_model")
+    assert not functions & model_family and model_family
+    assert threaded - model_family <= functions
+    assert "test_no_zombies_after_many_clients_leave_at_once" in functions
+    assert "test_second_client_served_after_first_leaves" not in functions
 
 
 def test_results_file_has_a_line_per_test(tmp_path):

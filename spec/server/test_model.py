@@ -42,7 +42,10 @@ def looks_like(server, clients) -> str:
         more = f"{extra} more thread{'s' if extra != 1 else ''} than when idle"
         seen = f"every client is served in a thread of one process ({more}): a threaded server"
     elif extra > server.RUNTIME_THREADS:
-        seen = f"one process serves them with {extra} more threads than when idle, fewer than one per client"
+        seen = (
+            f"one process serves them with {extra} more threads than when idle, fewer than one per client: "
+            "a pool of threads"
+        )
     elif len(clients) > 1 and now.threads <= 1 + server.RUNTIME_THREADS:
         seen = "one thread of one process serves every client at once: an evented server"
     elif len(clients) > 1:

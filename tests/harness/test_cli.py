@@ -97,14 +97,19 @@ def _collected_functions(*args: str) -> set[str]:
     return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
 
 
-def test_evented_runs_its_own_model_check_and_no_other():
-    functions = _collected_functions("--impl", "reference.evented")
-    model_checks = {name for name in functions if name.startswith(("test_evented", "test_threaded", "test_forking",
-                                                                   "test_iterative", "test_threads"))}  # fmt: skip
-    assert model_checks == {"test_evented_serves_every_client_from_one_thread"}
-    assert "test_fifty_clients_interleaved" in functions and "test_operator_lines_are_sent_as_typed" not in functions
-    assert not {"test_second_client_served_after_first_leaves", "test_no_zombies_after_clients_leave_one_by_one",
-                "test_child_exits_while_parent_waits_in_accept"} & functions  # fmt: skip
+@pytest.mark.parametrize("reply", ["echo", "stdin"])
+def test_evented_runs_the_threaded_behaviour_tests_and_its_own_model_check(reply):
+    """An evented server gets every behaviour test a threaded one gets, in both reply modes, and
+    its own model check in place of the threaded model's."""
+    evented = _collected_functions("--impl", "reference.evented", "--reply", reply)
+    threaded = _collected_functions("--impl", "reference.threaded", "--reply", reply)
+    model_family = {
+        name for impl in ("reference.threaded", "reference.evented")
+        for name in _collected_functions("--impl", impl, "-k", "test_model")
+    }  # fmt: skip
+    assert evented & model_family == {"test_evented_serves_every_client_from_one_thread"}
+    assert evented - model_family == threaded - model_family
+    assert "test_fifty_clients_interleaved" in evented
 
 
 def test_any_runs_every_behaviour_test_of_a_concurrent_server_and_no_model_check():

@@ -15,7 +15,7 @@ import resource
 import sys
 from pathlib import Path
 
-from sockspec import targets
+from sockspec import proc, targets
 from sockspec.bench import columns as columns_
 from sockspec.bench import measure, pinning, report, session, stdlib_echo
 from sockspec.serverspec.launch import ServerStartError
@@ -91,12 +91,9 @@ def check_options(args: argparse.Namespace) -> None:
 def enough_descriptors(clients: int) -> None:
     """Raise the soft limit on open files so that `clients` connections fit; ImplError if they cannot."""
     needed = clients + 64
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft >= needed:
-        return
-    if hard != resource.RLIM_INFINITY and hard < needed:
+    if proc.raise_open_files(needed) < needed:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         raise ImplError(f"{clients} clients need {needed} open files, but this shell allows {hard} (ulimit -n)")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,3 +111,29 @@ def test_two_hundred_clients_at_once(server):
     """Connect 200 clients and keep them all connected; every one of them chats."""
     clients = server.connect_many(200)
     server.chat_all([(c, b"hello from %s" % c.name.encode()) for c in clients])
+
+
+# select() watches descriptors below FD_SETSIZE (1024) only. The first 1000 clients stay below it,
+# whatever few descriptors the server holds of its own; the next hundred go beyond it.
+BELOW_SELECT_LIMIT = 1000
+BEYOND_SELECT = 1100
+
+
+@pytest.mark.models("evented")
+@pytest.mark.replies("echo")  # in the chat, the operator would type 1100 lines one after another
+@pytest.mark.likely_bug(
+    "the server waits with select(), which watches only descriptors below FD_SETSIZE (1024): a client "
+    "whose descriptor is above it is turned away or never served (and FD_SET() past the end of the set "
+    "corrupts memory); wait with poll() or epoll instead"
+)
+def test_more_clients_than_select_can_watch(server):
+    """Connect 1100 clients one after another and keep them all connected, more descriptors than
+    select() can watch, each chatting once connected; then every one of them chats again."""
+    if reason := server.too_few_descriptors(BEYOND_SELECT):
+        pytest.skip(reason)
+    clients = server.connect_many(BELOW_SELECT_LIMIT)
+    for i in range(BELOW_SELECT_LIMIT, BEYOND_SELECT):
+        client = server.connect(f"client {i + 1}")
+        server.chat(client, b"hello from %s" % client.name.encode())  # its failure is this test's own
+        clients.append(client)
+    server.chat_all([(c, b"again from %s" % c.name.encode()) for c in clients])

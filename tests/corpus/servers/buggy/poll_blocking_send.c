@@ -1,21 +1,23 @@
-/* An evented server with select() whose replies go out with a blocking send() loop inside the event loop: a client that sends and never reads fills its socket, send() blocks, and every other client waits.
+/* An evented server with poll() whose replies go out with a blocking send() loop inside the event loop: a client that sends and never reads fills its socket, send() blocks, and every other client waits.
  *
- * The accepted sockets stay blocking, and recv() is only called when select()
- * says a socket is readable, so an ordinary exchange works; the whole reply is
- * then sent at once, "to be sure it all goes out", which blocks the one thread
- * for as long as that client does not read.
+ * The accepted sockets stay blocking, and recv() is only called when poll() says
+ * a socket is readable, so an ordinary exchange works; the whole reply is then
+ * sent at once, "to be sure it all goes out", which blocks the one thread for as
+ * long as that client does not read.
  *
  * sockspec: model=evented reply=echo caught-by=test_flooding_client_does_not_block_others
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#define MAX_FDS 4096
 
 int main(int argc, char *argv[])
 {
@@ -30,32 +32,21 @@ int main(int argc, char *argv[])
         perror("bind/listen");
         return 1;
     }
-    fd_set clients;
-    FD_ZERO(&clients);
-    int maxfd = lfd;
+    static struct pollfd fds[MAX_FDS];
+    int count = 1;
+    fds[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
     char buf[8192];
     for (;;) {
-        fd_set ready = clients;
-        FD_SET(lfd, &ready);
-        if (select(maxfd + 1, &ready, NULL, NULL, NULL) < 0) {
+        if (poll(fds, count, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            perror("select");
+            perror("poll");
             return 1;
         }
-        if (FD_ISSET(lfd, &ready)) {
-            int cfd = accept(lfd, NULL, NULL);
-            if (cfd >= 0 && cfd < FD_SETSIZE) {
-                FD_SET(cfd, &clients);
-                if (cfd > maxfd)
-                    maxfd = cfd;
-            } else if (cfd >= 0) {
-                close(cfd);
-            }
-        }
-        for (int fd = 0; fd <= maxfd; fd++) {
-            if (fd == lfd || !FD_ISSET(fd, &ready))
+        for (int i = count - 1; i >= 1; i--) {
+            if (!fds[i].revents)
                 continue;
+            int fd = fds[i].fd;
             ssize_t n = recv(fd, buf, sizeof buf, 0);
             ssize_t sent = 0;
             while (n > 0 && sent < n) { /* the bug: blocks here while this client does not read */
@@ -65,9 +56,16 @@ int main(int argc, char *argv[])
                 sent += k;
             }
             if (n <= 0 || sent < n) {
-                FD_CLR(fd, &clients);
                 close(fd);
+                fds[i] = fds[--count];
             }
+        }
+        if (fds[0].revents & POLLIN) {
+            int cfd = accept(lfd, NULL, NULL);
+            if (cfd >= 0 && count < MAX_FDS)
+                fds[count++] = (struct pollfd){.fd = cfd, .events = POLLIN};
+            else if (cfd >= 0)
+                close(cfd);
         }
     }
 }

@@ -29,7 +29,8 @@ from .handler import BUFFER_SIZE, run
 
 MODEL = "evented"
 
-OPERATOR = 0  # the operator types the replies on the server's stdin (descriptor 0)
+STDIN = 0  # the operator types the replies on the server's stdin
+LISTENER, OPERATOR = "listener", "operator"  # what the selector holds for the two that are not clients
 
 
 @dataclass(eq=False)
@@ -54,14 +55,15 @@ class EventLoop:
         self.typed = bytearray()  # what the operator typed that is not a whole line yet
         self.operator_gone = False
         listener.setblocking(False)
-        self.selector.register(listener, selectors.EVENT_READ, None)
+        self.selector.register(listener, selectors.EVENT_READ, LISTENER)
 
     def run(self) -> None:
+        """Wait until something is ready, do what it is ready for, and wait again: forever."""
         while True:
             for key, events in self.selector.select():
-                if key.data is None:
+                if key.data == LISTENER:
                     self.accept()
-                elif key.data is OPERATOR:
+                elif key.data == OPERATOR:
                     self.read_operator()
                 else:
                     self.serve(key.data, events)
@@ -70,11 +72,11 @@ class EventLoop:
     def watch_operator(self) -> None:
         """Read stdin only while a message is owed a line, as a blocking server reads it only after
         recv(): a line typed before its message was read must wait for it, not go to nobody."""
-        watched = OPERATOR in self.selector.get_map()
+        watched = STDIN in self.selector.get_map()
         if self.waiting and not watched and not self.operator_gone:
-            self.selector.register(OPERATOR, selectors.EVENT_READ, OPERATOR)
+            self.selector.register(STDIN, selectors.EVENT_READ, OPERATOR)
         elif not self.waiting and watched:
-            self.selector.unregister(OPERATOR)
+            self.selector.unregister(STDIN)
 
     def accept(self) -> None:
         """Accept every connection the kernel has completed, then go back to waiting."""
@@ -156,10 +158,10 @@ class EventLoop:
         One byte per event, as handler.read_operator_line reads: a line no message is owed yet
         stays in the pipe (watch_operator stops reading once none is owed).
         """
-        typed = os.read(OPERATOR, 1)
+        typed = os.read(STDIN, 1)
         if not typed:
             self.operator_gone = True  # end of input: nobody will answer any more
-            self.selector.unregister(OPERATOR)
+            self.selector.unregister(STDIN)
             for connection in self.waiting:
                 self.close(connection)
             self.waiting.clear()

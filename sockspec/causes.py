@@ -23,6 +23,10 @@ class Cause:
     line: str  # the usual C (or Python) line that does it
     fix: str
     role: str = "server"  # server, client, or both: which half of the spec can name it
+    models: tuple[str, ...] = ()  # the server models it can happen in (none: any); `--model any` has all
+
+    def possible_for(self, model: str | None) -> bool:
+        return not self.models or model in (None, "any") or model in self.models
 
 
 _SERVER = [
@@ -119,6 +123,7 @@ _SERVER = [
         "(&cfd), so two clients accepted back to back can end up on one descriptor",
         "pthread_create(&t, NULL, handler, &cfd);",
         "pass each thread its own copy: malloc an int, or pass the value cast to a pointer",
+        models=("threaded",),
     ),
     Cause(
         "wrong-client-fd",
@@ -171,6 +176,7 @@ _SERVER = [
         "so the connection stays open after the child closes it, and the parent leaks a descriptor per client",
         "if (fork() == 0) { ... }  /* parent: no close(cfd) */",
         "in the parent, close(cfd) right after fork()",
+        models=("forking",),
     ),
     Cause(
         "linger-reset",
@@ -185,6 +191,7 @@ _SERVER = [
         "the parent's accept() loop (the notes' child breaks out of its loop and never exits)",
         "break;  /* in the child, instead of exit(0) */",
         "end the child with exit(0) after close(cfd)",
+        models=("forking",),
     ),
     Cause(
         "thread-leak",
@@ -192,6 +199,7 @@ _SERVER = [
         "one neither detached nor joined keeps its stack",
         "pthread_create(&t, NULL, handler, arg);  /* no pthread_detach */",
         "pthread_detach(t) (or join it), and end the thread when its client is done",
+        models=("threaded",),
     ),
     Cause(
         "exits-after-first-client",
@@ -205,6 +213,7 @@ _SERVER = [
         "the two branches of fork() are swapped: the parent serves the client and exits, the child goes on accepting",
         "if (fork() > 0) { serve(cfd); exit(0); }",
         "fork() returns 0 in the child: the child serves, the parent closes cfd and accepts",
+        models=("forking",),
     ),
     Cause(
         "exits-on-client-error",
@@ -233,6 +242,7 @@ _SERVER = [
         "client connects, so they stay zombies",
         "/* no signal(SIGCHLD, handler) */",
         "a SIGCHLD handler that loops on waitpid(-1, NULL, WNOHANG) > 0",
+        models=("forking",),
     ),
     Cause(
         "one-wait-per-sigchld",
@@ -240,6 +250,7 @@ _SERVER = [
         "when several children exit together some stay zombies",
         "void handler(int s) { wait(NULL); }",
         "while (waitpid(-1, NULL, WNOHANG) > 0);",
+        models=("forking",),
     ),
     Cause(
         "handler-not-rearmed",
@@ -247,6 +258,7 @@ _SERVER = [
         "resets it after its first run, so later children stay zombies",
         "sysv_signal(SIGCHLD, handler);",
         "install it with sigaction() (or BSD signal())",
+        models=("forking",),
     ),
     Cause(
         "blocking-reap",
@@ -254,6 +266,7 @@ _SERVER = [
         "child that is still serving its client exits",
         "while (waitpid(-1, NULL, 0) > 0);",
         "waitpid(-1, NULL, WNOHANG)",
+        models=("forking",),
     ),
     Cause(
         "not-concurrent",
@@ -282,6 +295,30 @@ _SERVER = [
         "holding a lock every client needs, so one slow client stops all the others",
         "pthread_mutex_lock(&m); send(...); pthread_mutex_unlock(&m);",
         "never hold a shared lock across send()",
+        models=("threaded",),
+    ),
+    Cause(
+        "blocking-send-in-loop",
+        "an event loop makes a send() that blocks (the whole reply to a client that does not read), so "
+        "every other client waits for that one",
+        "send(fd, buf, n, 0);  /* blocking socket, inside the poll() loop */",
+        "non-blocking sockets: send what the socket takes now, keep the rest, and wait for POLLOUT",
+        models=("evented",),
+    ),
+    Cause(
+        "fd-setsize",
+        "select() is used with descriptors of FD_SETSIZE (1024) or more, which its fd_set cannot hold: "
+        "memory is overwritten, or clients past 1024 are never served",
+        "FD_SET(cfd, &readfds);  /* cfd >= 1024 */",
+        "use poll() or epoll, which have no such limit",
+        models=("evented",),
+    ),
+    Cause(
+        "closes-on-command",
+        "a message that starts like a command (quit, exit, bye) closes the connection instead of being "
+        "echoed: the server only passes bytes on",
+        'if (strncmp(buf, "quit", 4) == 0) break;',
+        "echo every message as it is; end only when recv() returns 0",
     ),
     Cause(
         "no-reuseaddr",
@@ -394,7 +431,8 @@ def markdown() -> str:
         "",
     ]
     for cause in CAUSES.values():
-        lines += [f"## `{cause.id}` ({cause.role})", "", cause.words[0].upper() + cause.words[1:] + ".", "",
+        where = cause.role + (f"; {', '.join(cause.models)} servers" if cause.models else "")
+        lines += [f"## `{cause.id}` ({where})", "", cause.words[0].upper() + cause.words[1:] + ".", "",
                   f"- usually: `{cause.line}`", f"- fix: {cause.fix}", ""]  # fmt: skip
     return "\n".join(lines)
 

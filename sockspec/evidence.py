@@ -78,7 +78,7 @@ def _first_difference(expected: bytes, got: bytes) -> int:
 
 def _cut_at_nul(expected: bytes, got: bytes, at: int, ended: bool) -> Finding | None:
     """The reply stops, or skips ahead, exactly where the data holds a NUL byte."""
-    if at == 0 or at >= len(expected) or expected[at] != 0 or (at < len(got) and got[at] == 0):
+    if not got or at >= len(expected) or expected[at] != 0 or (at < len(got) and got[at] == 0):
         return None  # nothing at all came back: a NUL first is no evidence, the reply may just be late
     where = "stops" if at == len(got) else "skips ahead"
     return "strlen-on-binary", f"the reply {where} at byte {at}, exactly where the data holds a NUL byte"
@@ -90,6 +90,8 @@ def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
         return None
     if at == len(expected):
         return of_extra(got[at:])
+    if at == 0 and len(got) > 1 and got.count(0) * 2 >= len(got) and expected.count(0) * 2 < len(expected):
+        return of_extra(got)  # NUL bytes instead of the reply: what a buffer sent whole left over
     extra = got[at : at + 1]
     rest_follows = got[at + 1 : at + 1 + 16] == expected[at : at + 16]
     if extra in (b"\0", b"\n") and rest_follows:

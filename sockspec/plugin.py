@@ -30,6 +30,7 @@ from typing import NoReturn, Protocol
 import pytest
 
 from sockspec import diagnosis, invocation, paths, report, timeouts
+from sockspec.causes import CAUSES
 from sockspec.diagnosis import Diagnosis
 from sockspec.failure import Hint, SpecFailure, Transcript
 from sockspec.report import FailureParts
@@ -228,7 +229,8 @@ def _candidate_causes(
     """The failure's candidate causes, most likely first: what its bytes showed, a death by signal,
     the test's own hint for what it saw, its `likely_bug(..., causes=...)`, and last the harness's
     general hints (a changed reply, a spin, serving one at a time).  Death by SIGPIPE is no
-    candidate of a program that did not die of it."""
+    candidate of a program that did not die of it, nor a cause of another model than the server's
+    (a reaping bug of a threaded server)."""
     marker = item.get_closest_marker("likely_bug")
     marked = (marker.kwargs.get("causes") or getattr(marker.args[0], "causes", ())) if marker else ()
     text = marker.args[0] if marker else None
@@ -237,7 +239,9 @@ def _candidate_causes(
     general = [hint.causes for hint in hints if hint.general]
     own = [hint.causes for hint in hints if not hint.general]
     found = diagnosis.candidates(failure.evidence, *own, tuple(marked), *general)
-    return [cause for cause in found if cause != "sigpipe" or "SIGPIPE" in exit_description]
+    model = getattr(item.stash.get(HANDLE, None), "model", None)
+    possible = [cause for cause in found if CAUSES[cause].possible_for(model)]
+    return [cause for cause in possible if cause != "sigpipe" or "SIGPIPE" in exit_description]
 
 
 def _drop_hypothesis_patch(item: pytest.Item) -> None:

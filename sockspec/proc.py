@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import fcntl
 import os
+import resource
 import termios
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -330,3 +331,24 @@ def holders_anywhere(inodes: set[int]) -> set[int]:
         except PermissionError:
             continue
     return found
+
+
+def open_files_limit(pid: int) -> int | None:
+    """How many descriptors `pid` may hold open (its soft RLIMIT_NOFILE); None if unreadable or
+    unlimited.  A server inherits the limit of whoever started it."""
+    raw = _read_small(f"/proc/{pid}/limits")
+    for line in (raw or "").splitlines():
+        if line.startswith("Max open files"):
+            soft = line[len("Max open files") :].split()[0]
+            return int(soft) if soft.isdigit() else None
+    return None
+
+
+def raise_open_files(wanted: int) -> int:
+    """Raise this process's soft limit on open files to `wanted` if the hard limit allows (never
+    lower it); return the soft limit now.  Programs started later inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return soft

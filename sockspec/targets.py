@@ -16,13 +16,19 @@ from pathlib import Path
 
 from sockspec import build, paths
 
-MODELS = ("iterative", "forking", "threaded")
+# How a server handles its clients: one at a time; a child process each; a thread each; all from one
+# thread by readiness (select/poll/epoll, an event loop).  `any` claims only that clients are served
+# at once, by whatever mechanism (goroutines, a thread pool, a mix): every behaviour test runs, and
+# no check of the mechanism does.
+MECHANISMS = ("iterative", "forking", "threaded", "evented")
+ANY = "any"
+MODELS = (*MECHANISMS, ANY)
 REPLIES = ("echo", "stdin")
-BUNDLED = tuple(f"reference.{model}" for model in MODELS)
+BUNDLED = tuple(f"reference.{model}" for model in MECHANISMS)
 SOURCE_SUFFIXES = (*build.COMPILERS, ".py")
 
 IMPL_HELP = (
-    "the server to test: reference.iterative|forking|threaded (bundled), "
+    "the server to test: reference.iterative|forking|threaded|evented (bundled), "
     "'cmd:TEMPLATE' (a shell command; {host} and {port} are substituted and HOST "
     "and PORT set in its environment), or a .c/.cpp/.cc/.py file (built if needed, "
     "port passed as last argument and in PORT)"
@@ -38,7 +44,7 @@ class Target:
     """A server implementation, how to start it, and the model it claims."""
 
     impl: str  # as the user wrote it, for the reproduce command
-    model: str  # iterative, forking, threaded; "client" for a client program
+    model: str  # one of MODELS; "client" for a client program
     reply: str
     argv_template: tuple[str, ...]  # may contain {host} and {port}
     cwd: Path
@@ -85,14 +91,14 @@ def parse(impl: str, model: str | None, reply: str, cwd: Path, build_timeout: fl
 
 
 def bundled_targets(cwd: Path) -> list[Target]:
-    """The three reference servers in both reply modes: what `pytest` alone runs."""
+    """The reference servers (one per mechanism) in both reply modes: what `pytest` alone runs."""
     return [_module_target(name, None, reply, cwd) for name in BUNDLED for reply in REPLIES]
 
 
 def _required_model(impl: str, model: str | None) -> str:
     if model is None:
         raise ImplError(
-            f"--model iterative|forking|threaded is required with --impl {impl}: "
+            f"--model {'|'.join(MODELS)} is required with --impl {impl}: "
             "the spec cannot guess how your server handles clients"
         )
     return model
@@ -139,12 +145,14 @@ def _module(name: str) -> tuple[str, object]:
 def _module_target(name: str, model: str | None, reply: str, cwd: Path) -> Target:
     module, imported = _module(name)
     declared = getattr(imported, "MODEL", None)
-    if declared not in MODELS:
-        raise ImplError(f"--impl {name}: the module does not declare MODEL = one of {', '.join(MODELS)}")
-    if model is not None and model != declared:
-        raise ImplError(f"--impl {name} is a {declared} server, but --model {model} was given")
+    if declared not in MECHANISMS:
+        raise ImplError(f"--impl {name}: the module does not declare MODEL = one of {', '.join(MECHANISMS)}")
+    # Every concurrent server is also an `any` one: --model any runs its behaviour tests alone.
+    if model is not None and model != declared and (model != ANY or declared == "iterative"):
+        article = "an" if declared[0] in "aeiou" else "a"
+        raise ImplError(f"--impl {name} is {article} {declared} server, but --model {model} was given")
     argv = (sys.executable, "-m", module, "--host", "{host}", "--port", "{port}", "--reply", reply)
-    return Target(name, declared, reply, argv, cwd)
+    return Target(name, model or declared, reply, argv, cwd, model_given=model == ANY)
 
 
 def parse_client(spec: str, cwd: Path, build_timeout: float) -> Target:

@@ -34,6 +34,12 @@ def marked(entry: Entry, finding: str) -> pytest.param:
     return pytest.param(entry, id=entry.id, marks=marks)
 
 
+def skip_without_interpreter(entry: Entry) -> None:
+    """A script whose interpreter this machine lacks (node) is not run, and says so."""
+    if missing := entries.missing_interpreter(entry):
+        pytest.skip(f"{entry.name} needs {missing}, which is not installed")
+
+
 # -- static ------------------------------------------------------------------------
 
 
@@ -88,6 +94,7 @@ def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
 @pytest.mark.parametrize("entry", [marked(e, "false-alarm") for e in CORRECT])
 def test_correct_program_passes(entry: Entry):
     """Run the whole spec: the program must pass every test that applies to it."""
+    skip_without_interpreter(entry)
     result = entries.run(entry)
     print(f"{entry.describe()}: {len(result.tests)} spec tests in {result.seconds:.0f} s")
     assert result.passed, f"{entry.name} ({entry.description}) fails the spec:\n{result.failure_summaries()}"
@@ -97,6 +104,7 @@ def test_correct_program_passes(entry: Entry):
 @pytest.mark.parametrize("entry", [marked(e, "gap") for e in BUGGY])
 def test_buggy_program_is_caught(entry: Entry):
     """Run the program's caught-by tests (the whole spec for a recorded gap): each must fail."""
+    skip_without_interpreter(entry)
     if entry.expect == "gap":
         result = entries.run(entry)
         print(f"{entry.describe()}: failing spec tests: {result.compact_failures() or 'none'}")

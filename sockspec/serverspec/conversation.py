@@ -205,6 +205,8 @@ def _fail(ex: Exchange, waited: str) -> None:
             failure.likely_bug = NOTHING_FOR_A_NUL_HINT
         if not failure.likely_bug and not ex.got and ex.end == "eof" and ex.client.answered:
             failure.likely_bug = CLOSED_AFTER_A_REPLY_HINT
+            if due.lower().startswith(COMMAND_WORDS):
+                failure.evidence.append(("closes-on-command", f"the connection closed on {preview(due[:16])}"))
         raise
 
 
@@ -260,6 +262,7 @@ NOTHING_FOR_A_NUL_HINT = Hint(
 )
 
 
+COMMAND_WORDS = (b"quit", b"exit", b"bye", b"close")  # words a server may take for a command
 CLOSED_AFTER_A_REPLY_HINT = Hint(
     "the server closed the connection after answering, before this message was answered: it must keep "
     "its recv()/send() loop going until recv() returns 0",

@@ -9,6 +9,7 @@ test's own and are closed when it ends.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ class ServerHandle:
     # collector starts more workers after its first collection): "back to as many threads as before"
     # allows this many more.  A thread leaked per client exceeds it after a few clients.
     RUNTIME_THREADS = 2
+    # Descriptors a process holds besides its clients' (standard streams, listener, a runtime's own).
+    DESCRIPTOR_SPARE = 64
 
     def __init__(
         self, process: ServerProcess, patience: Patience, test: str, transcript: Transcript | None = None,
@@ -325,6 +328,17 @@ class ServerHandle:
             f"its threads woke up {use.wakeups} times in {window:g} s ({use.wakeups / window:.0f} a second)",
             hints.POLL,
         )
+
+    def too_few_descriptors(self, clients: int) -> str:
+        """Why `clients` connections at once cannot be held here (the harness's or the server's limit
+        on open files, `ulimit -n`, is too low: no fault of the server's), or "" if they can."""
+        needed = clients + self.DESCRIPTOR_SPARE
+        ours = proc.open_files_limit(os.getpid())
+        theirs = proc.open_files_limit(self.pid)
+        for who, limit in (("the spec", ours), ("the server", theirs)):
+            if limit is not None and limit < needed:
+                return f"{clients} clients at once need {needed} open files; {who} may open only {limit} (ulimit -n)"
+        return ""
 
     def holders(self, client: Client) -> tuple[list[int], list[int]]:
         """Which server processes hold the server's end of `client`'s connection.

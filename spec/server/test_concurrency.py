@@ -1,9 +1,11 @@
-"""Concurrency: a forking or threaded server serves many clients at once, each with its own data.
+"""Concurrency: a concurrent server serves many clients at once, each with its own data.
 
 Seed sections 6 and 7: the point of a child process or a thread per client
-is that one client never waits for another.  Clients here connect first
-and stay connected, then talk in interleaved rounds; every reply must reach
-the client that asked, and no other.
+is that one client never waits for another, and so is the point of an
+evented server's one loop that waits on every socket at once.  The tests run
+for every concurrent model (forking, threaded, evented, any).  Clients here
+connect first and stay connected, then talk in interleaved rounds; every
+reply must reach the client that asked, and no other.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ pytestmark = [
         notes="§6 multi-process, §7 multi-threaded",
         checks_replies=True,
     ),
-    pytest.mark.models("forking", "threaded"),
+    pytest.mark.models("forking", "threaded", "evented", "any"),
 ]
 
 BLOCKED_HINT = Hint(
     "the server serves one client at a time: it must hand each accepted connection to a new child "
-    "process or thread and go straight back to accept()",
+    "process or thread and go straight back to accept() (an evented server must never block on one "
+    "client: non-blocking sockets, and send() only what the socket takes now)",
     causes=("not-concurrent", "blocking-send-under-lock"),
 )
 
@@ -65,7 +68,7 @@ def test_slow_client_does_not_block_others(server):
 @pytest.mark.replies("echo")
 @pytest.mark.likely_bug(
     BLOCKED_HINT,
-    causes=("blocking-send-under-lock", "not-concurrent"),
+    causes=("blocking-send-under-lock", "blocking-send-in-loop", "not-concurrent"),
 )
 def test_flooding_client_does_not_block_others(server):
     """Client A sends megabytes without reading any reply, until no buffer has room and the server
@@ -119,3 +122,33 @@ def test_two_hundred_clients_at_once(server):
     """Connect 200 clients and keep them all connected; every one of them chats."""
     clients = server.connect_many(200)
     server.chat_all([(c, b"hello from %s" % c.name.encode()) for c in clients])
+
+
+# select() watches descriptors below FD_SETSIZE (1024) only. The first 1000 clients stay below it,
+# whatever few descriptors the server holds of its own; the next hundred go beyond it.
+BELOW_SELECT_LIMIT = 1000
+BEYOND_SELECT = 1100
+
+
+@pytest.mark.models("evented")
+@pytest.mark.replies("echo")  # in the chat, the operator would type 1100 lines one after another
+@pytest.mark.likely_bug(
+    "the server waits with select(), which watches only descriptors below FD_SETSIZE (1024): a client "
+    "whose descriptor is above it is turned away or never served (and FD_SET() past the end of the set "
+    "corrupts memory); wait with poll() or epoll instead",
+    causes=(
+        "fd-setsize",
+        "concurrency-cap",
+    ),
+)
+def test_more_clients_than_select_can_watch(server):
+    """Connect 1100 clients one after another and keep them all connected, more descriptors than
+    select() can watch, each chatting once connected; then every one of them chats again."""
+    if reason := server.too_few_descriptors(BEYOND_SELECT):
+        pytest.skip(reason)
+    clients = server.connect_many(BELOW_SELECT_LIMIT)
+    for i in range(BELOW_SELECT_LIMIT, BEYOND_SELECT):
+        client = server.connect(f"client {i + 1}")
+        server.chat(client, b"hello from %s" % client.name.encode())  # its failure is this test's own
+        clients.append(client)
+    server.chat_all([(c, b"again from %s" % c.name.encode()) for c in clients])

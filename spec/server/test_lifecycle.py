@@ -83,7 +83,7 @@ def test_ctrl_c_stops_the_server(server):
     )
 
 
-@pytest.mark.models("forking")
+@pytest.mark.models("forking", "any")
 @pytest.mark.likely_bug(
     "accept() fails with EINTR when SIGCHLD arrives while the server waits in it: retry accept() on "
     "EINTR (or install the handler with sigaction and SA_RESTART) instead of exiting",

@@ -1,8 +1,13 @@
-"""The declared model is the real one: children for forking, threads for threaded, neither for iterative.
+"""The declared model is the real one: children for forking, threads for threaded, neither for iterative
+or evented.
 
 Seed sections 5 to 7.  The spec looks at the server from outside, through
 /proc: which process holds the server's end of each connection, how many
 children and threads the server has while clients are connected, and after.
+An evented server is told from an iterative one by serving its clients at
+once (`connect_many` chats on each while the earlier ones stay connected).
+The `any` model claims no mechanism, so none of these run for it.  A check
+that fails says what the server looks like instead, when /proc shows it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,42 @@ def connect_and_chat(server, count: int = CLIENTS):
     return clients
 
 
+def looks_like(server, clients) -> str:
+    """What /proc shows of how `clients` (all connected) are served, in the words of the models, for
+    a failure's HAPPENED: a child process each, a thread each, or one thread for all."""
+    held_elsewhere = [client for client in clients if set(server.holders(client)[0]) - {server.pid}]
+    now = server.state()
+    extra = now.threads - server.baseline.threads
+    if held_elsewhere:
+        seen = "each client is served in a child process: a forking server"
+    elif extra >= len(clients):
+        more = f"{extra} more thread{'s' if extra != 1 else ''} than when idle"
+        seen = f"every client is served in a thread of one process ({more}): a threaded server"
+    elif extra > server.RUNTIME_THREADS:
+        seen = (
+            f"one process serves them with {extra} more threads than when idle, fewer than one per client: "
+            "a pool of threads"
+        )
+    elif len(clients) > 1 and now.threads <= 1 + server.RUNTIME_THREADS:
+        seen = "one thread of one process serves every client at once: an evented server"
+    elif len(clients) > 1:
+        seen = (
+            f"one process serves every client at once with the {now.threads} threads it had when idle: "
+            "an evented server or a pool of threads"
+        )
+    else:
+        seen = "the server process serves the client itself, with no thread or child of its own for it"
+    article = "an" if server.model[0] in "aeiou" else "a"
+    return f"{seen}, not {article} {server.model} one"
+
+
+def check_model(condition: object, server, clients, expected: str, happened: str) -> None:
+    """`check`, whose HAPPENED goes on to say what the server looks like instead (read only when
+    the check fails: it looks at every connection again)."""
+    if not condition:
+        check(condition, expected, f"{happened}: {looks_like(server, clients)}")
+
+
 @pytest.mark.models("forking")
 @pytest.mark.likely_bug(
     "the server does not fork a child per client (it is not a forking server), or the child does not "
@@ -39,8 +80,10 @@ def test_forking_serves_each_client_in_its_own_child(server):
     for client in clients:
         held_by, _ = server.holders(client)
         children = [pid for pid in held_by if pid != server.pid]
-        check(
+        check_model(
             children,
+            server,
+            clients,
             f"the server's end of {client.name}'s connection to be held by a child process",
             f"it is held by {held_by or 'no process'} (the server is pid {server.pid})",
         )
@@ -65,8 +108,10 @@ def test_forking_parent_closes_accepted_socket(server):
     for client in clients:
         server.wait_state(lambda s, client=client: server.pid not in server.holders(client)[0])
         held_by, _ = server.holders(client)
-        check(
+        check_model(
             server.pid not in held_by,
+            server,
+            clients,
             f"only the child to hold the server's end of {client.name}'s connection",
             f"the parent (pid {server.pid}) still holds it, as do {held_by}",
         )
@@ -84,22 +129,32 @@ def test_threaded_serves_each_client_in_a_thread(server):
     when idle."""
     server.warm_up()
     clients = connect_and_chat(server)
-    for client in clients:
-        held_by, _ = server.holders(client)
-        check(
-            held_by == [server.pid],
-            f"the server process itself (pid {server.pid}) to hold {client.name}'s connection",
-            f"it is held by {held_by or 'no process'}",
-        )
+    expect_held_by_the_server_alone(server, clients)
     now = server.state()
-    children = server.client_children(now)
-    check(not children, "no child processes", f"the server has children {list(children)}")
-    check(
+    check_model(
         now.threads >= server.baseline.threads + CLIENTS,
+        server,
+        clients,
         f"at least {server.baseline.threads + CLIENTS} threads ({server.baseline.threads} when idle, "
         f"plus one per client)",
         f"it runs {now.threads}",
     )
+
+
+def expect_held_by_the_server_alone(server, clients) -> None:
+    """The server process itself holds the server's end of every client's connection, and has no
+    child process for any of them."""
+    for client in clients:
+        held_by, _ = server.holders(client)
+        check_model(
+            held_by == [server.pid],
+            server,
+            clients,
+            f"the server process itself (pid {server.pid}) to hold {client.name}'s connection",
+            f"it is held by {held_by or 'no process'}",
+        )
+    children = server.client_children(server.state())
+    check_model(not children, server, clients, "no child processes", f"the server has children {list(children)}")
 
 
 @pytest.mark.models("threaded")
@@ -132,14 +187,42 @@ def test_iterative_serves_in_its_own_process(server):
     """After a first client came and went, connect a client and chat; the server process itself
     must hold the connection, with no child processes and no extra threads."""
     server.warm_up()
-    (client,) = connect_and_chat(server, 1)
-    held_by, _ = server.holders(client)
+    clients = connect_and_chat(server, 1)
+    expect_held_by_the_server_alone(server, clients)
     now = server.state()
-    check(held_by == [server.pid], "the server itself to hold the connection", f"held by {held_by}")
-    children = server.client_children(now)
-    check(not children, "no child processes", f"the server has children {list(children)}")
-    check(
+    check_model(
         now.threads <= server.baseline.threads,
+        server,
+        clients,
         f"no more threads than when idle ({server.baseline.threads})",
+        f"it runs {now.threads}",
+    )
+
+
+EVENTED_CLIENTS = 8  # well above RUNTIME_THREADS, so a thread per client cannot pass for a runtime's own
+
+
+@pytest.mark.models("evented")
+@pytest.mark.likely_bug(
+    "the server is not evented: it must serve every client from its one thread, waiting with "
+    "select()/poll()/epoll_wait() for whichever socket is ready, with no child process and no "
+    "thread per client",
+    causes=("wrong-model",),
+)
+def test_evented_serves_every_client_from_one_thread(server):
+    """After a first client came and went, connect eight clients, each served while the earlier ones
+    stay connected, and chat on each: the server process itself must hold every connection, with no
+    child processes, and run no more threads than when idle (or a runtime's own few more)."""
+    server.warm_up()
+    clients = connect_and_chat(server, EVENTED_CLIENTS)
+    expect_held_by_the_server_alone(server, clients)
+    now = server.state()
+    allowed = server.baseline.threads + server.RUNTIME_THREADS
+    check_model(
+        now.threads <= allowed,
+        server,
+        clients,
+        f"no more threads than when idle ({server.baseline.threads}, or at most {server.RUNTIME_THREADS} more, "
+        "which a runtime may keep for itself) while its clients are connected",
         f"it runs {now.threads}",
     )

@@ -16,7 +16,7 @@ from sockspec.failure import Hint, SpecFailure, check
 
 pytestmark = [
     pytest.mark.behaviour("reaping: no zombie children, and no child outlives its client", notes="§6.2 SIGCHLD"),
-    pytest.mark.models("forking"),
+    pytest.mark.models("forking", "any"),  # any: a server that forks for some clients must reap them too
 ]
 
 CHILD_EXIT_HINT = Hint(

@@ -85,7 +85,9 @@ class TestBadInput:
         "args, message",
         [
             (["--impl", "reference.nosuch"], "--impl reference.nosuch: no such module"),
-            (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded is required"),
+            (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded|evented|any is required"),
+            (["--impl", "reference.evented"], "(the models the baselines have), not 'evented'"),
+            (["--check-client", "--model", "any"], "(the models the baselines have), not 'any'"),
             (["--impl", "reference.threaded", "--model", "forking"], "is a threaded server, but --model forking"),
             (["--impl", "no_such_server.c", "--model", "threaded"], "no_such_server.c: no such file"),
             ([], "--impl is required"),

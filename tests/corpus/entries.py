@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sockspec import plugin, results_file
+from sockspec import plugin, results_file, targets
 from sockspec.causes import CAUSES
 from tests import program_environment
 
@@ -29,10 +30,12 @@ SEED = CORPUS / "seed"
 
 ROLES = {"server": "servers", "client": "clients"}  # role -> its folder in the corpus
 KINDS = ("buggy", "correct")
-SUFFIXES = (".c", ".cpp", ".cc", ".py", ".sh")
+# A script runs under its interpreter as `cmd:INTERPRETER FILE {port}`; the other suffixes go to --impl as they are.
+INTERPRETERS = {".sh": "/bin/sh", ".js": "node"}
+SUFFIXES = (".c", ".cpp", ".cc", ".py", *INTERPRETERS)
 RUN_OPTION = {"server": "--impl", "client": "--client"}
 
-MODELS = ("iterative", "forking", "threaded")
+MODELS = targets.MODELS
 REPLIES = ("echo", "stdin")
 KEYS = {"model", "reply", "caught-by", "expect", "role", "binary", "causes", "diagnosed"}
 # `expect` records a finding instead of hiding it: a buggy program no spec test
@@ -329,9 +332,15 @@ def patch_seed(source: Path, folder: Path) -> Path:
 def program(entry: Entry, scratch: Path) -> str:
     """What to pass to --impl/--client: the file itself, or a patched copy, or a cmd: for a script."""
     path = patch_seed(entry.path, scratch) if entry.seed else entry.path
-    if path.suffix == ".sh":
-        return f"cmd:/bin/sh {path} {{port}}"
+    if path.suffix in INTERPRETERS:
+        return f"cmd:{INTERPRETERS[path.suffix]} {path} {{port}}"
     return str(path)
+
+
+def missing_interpreter(entry: Entry) -> str | None:
+    """The interpreter a script needs that this machine lacks (node for a .js file), if any."""
+    interpreter = INTERPRETERS.get(entry.path.suffix)
+    return interpreter if interpreter and shutil.which(interpreter) is None else None
 
 
 def command(

@@ -32,7 +32,7 @@ def test_a_correct_server_passes_with_status_0_and_a_header():
     "args, message",
     [
         (["--impl", "reference.nosuch"], "--impl reference.nosuch: no such module"),
-        (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded is required"),
+        (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded|evented|any is required"),
         (["--impl", "reference.threaded", "--model", "forking"], "is a threaded server, but --model forking"),
         (["--impl", "reference.threaded", "--sockspec-timeout", "reply=soon"], "not a number of seconds"),
         (["--impl", "cmd:exit 3", "--model", "threaded"], "the server exited with status 3 before listening"),
@@ -89,6 +89,40 @@ def test_tests_that_do_not_apply_are_deselected_not_failed():
     assert done.returncode == 0
     assert "test_concurrency" not in done.stdout and "test_zombies" not in done.stdout
     assert "test_queues" in done.stdout and "deselected" in done.stdout
+
+
+def _collected_functions(*args: str) -> set[str]:
+    done = run_pytest(*args, "spec/server", "--collect-only", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
+
+
+@pytest.mark.parametrize("reply", ["echo", "stdin"])
+def test_evented_runs_the_threaded_behaviour_tests_and_its_own_model_check(reply):
+    """An evented server gets every behaviour test a threaded one gets, in both reply modes, its own
+    model check in place of the threaded model's, and (echo) more clients than select() can watch."""
+    evented = _collected_functions("--impl", "reference.evented", "--reply", reply)
+    threaded = _collected_functions("--impl", "reference.threaded", "--reply", reply)
+    model_family = {
+        name for impl in ("reference.threaded", "reference.evented")
+        for name in _collected_functions("--impl", impl, "-k", "test_model")
+    }  # fmt: skip
+    assert evented & model_family == {"test_evented_serves_every_client_from_one_thread"}
+    beyond_select = {"test_more_clients_than_select_can_watch"} if reply == "echo" else set()
+    assert evented - model_family == (threaded - model_family) | beyond_select
+    assert "test_fifty_clients_interleaved" in evented
+
+
+def test_any_runs_every_behaviour_test_of_a_concurrent_server_and_no_model_check():
+    """--model any: what the threaded reference runs, without its model checks, plus the reaping tests
+    (a server that forks for some clients must reap them), and never the single-process queue's."""
+    functions = _collected_functions("--impl", "reference.threaded", "--model", "any")
+    threaded = _collected_functions("--impl", "reference.threaded")
+    model_family = _collected_functions("--impl", "reference.threaded", "-k", "test_model")
+    assert not functions & model_family and model_family
+    assert threaded - model_family <= functions
+    assert "test_no_zombies_after_many_clients_leave_at_once" in functions
+    assert "test_second_client_served_after_first_leaves" not in functions
 
 
 def test_results_file_has_a_line_per_test(tmp_path):

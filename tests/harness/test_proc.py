@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -95,3 +96,24 @@ def test_a_process_whose_main_thread_exited_lives_on_in_its_other_threads():
             assert wait_for(lambda: proc.threads_all_sleeping(program.pid), 5), "its thread waits in accept()"
         finally:
             program.kill()
+
+
+RAISE_OPEN_FILES = """
+import os, resource, sys
+from sockspec import proc
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+assert proc.open_files_limit(os.getpid()) == 256, proc.open_files_limit(os.getpid())
+assert proc.raise_open_files(512) == 512 == proc.open_files_limit(os.getpid())
+assert proc.raise_open_files(300) == 512, "never lowered"
+"""
+
+
+def test_open_files_limit_is_raised_never_lowered_and_seen_in_proc():
+    """raise_open_files raises the soft limit (which the servers started afterwards inherit), never
+    lowers it, and /proc/PID/limits shows it: run in a child, whose limits are its own."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 512:
+        raise AssertionError(f"this machine's hard limit on open files ({hard}) is below what the spec needs")
+    done = subprocess.run([sys.executable, "-c", RAISE_OPEN_FILES], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -43,7 +43,9 @@ def test_client_file_gets_host_and_port(tmp_path):
     [
         ("reference.threaded", "forking", "echo", "is a threaded server, but --model forking was given"),
         ("reference.nosuch", None, "echo", "no such module"),
-        ("cmd:./server", None, "echo", "--model iterative|forking|threaded is required"),
+        ("cmd:./server", None, "echo", r"--model iterative\|forking\|threaded\|evented\|any is required"),
+        ("reference.iterative", "any", "echo", "is an iterative server, but --model any was given"),
+        ("reference.evented", "threaded", "echo", "is an evented server, but --model threaded was given"),
         ("cmd:", "threaded", "echo", "needs a command"),
         ("missing.c", "forking", "echo", "missing.c: no such file"),
         ("reference.threaded", None, "shout", "--reply must be one of"),
@@ -79,4 +81,13 @@ def test_compile_error_names_the_first_error(tmp_path, monkeypatch):
 
 def test_bundled_targets_cover_every_model_and_reply():
     labels = {t.label for t in bundled_targets(HERE)}
-    assert labels == {f"{m}-{r}" for m in ("iterative", "forking", "threaded") for r in ("echo", "stdin")}
+    assert labels == {f"{m}-{r}" for m in ("iterative", "forking", "threaded", "evented") for r in ("echo", "stdin")}
+
+
+def test_a_concurrent_reference_runs_as_any_and_says_so():
+    """--model any takes every concurrent reference (not the iterative one, which serves one client
+    at a time), and the reproduce command keeps the --model that changed what ran."""
+    for name in ("reference.forking", "reference.threaded", "reference.evented"):
+        target = parse(name, "any", "echo", HERE, 60)
+        assert (target.model, target.label) == ("any", "any-echo")
+        assert target.command_line_options() == f"--impl {name} --model any"

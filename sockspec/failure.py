@@ -43,6 +43,7 @@ class SpecFailure(AssertionError):
         self.exchange_hint = ""
         # What the bytes themselves showed (sockspec.evidence): (cause id, words), strongest first.
         self.evidence: list[tuple[str, str]] = []
+        self.received = b""  # the reply that came instead, where one was expected
         super().__init__(f"expected {expected}; {happened}")
 
 

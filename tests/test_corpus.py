@@ -78,11 +78,12 @@ DIAGNOSED_AT_LEAST = 0.95
 
 def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
     """`diagnosed=no` records a program whose run's diagnosis misses its declared causes (each such
-    header is checked by test_buggy_program_is_caught): at most 5% of the buggy programs."""
+    header is checked by test_buggy_program_is_caught), `diagnosed=varies` one whose diagnosis changes
+    from run to run: together at most 5% of the buggy programs."""
     proved = [e for e in BUGGY if e.expect != "gap"]
-    right = [e for e in proved if e.diagnosed]
+    right = [e for e in proved if e.diagnosed == "yes"]
     print(f"diagnosed {len(right)}/{len(proved)}")
-    assert len(right) >= DIAGNOSED_AT_LEAST * len(proved), [e.name for e in proved if not e.diagnosed]
+    assert len(right) >= DIAGNOSED_AT_LEAST * len(proved), [e.name for e in proved if e.diagnosed != "yes"]
 
 
 # -- running the spec ----------------------------------------------------------------
@@ -122,7 +123,10 @@ def test_buggy_program_is_caught(entry: Entry):
         + f"\nfailed: {result.compact_failures() or 'nothing'}\n{result.output[-2000:] if not result.tests else ''}"
     )
     misses = result.diagnosis_misses()
-    assert entry.diagnosed == (not misses), (
+    if entry.diagnosed == "varies":
+        print(f"{entry.name}: its diagnosis varies from run to run; this run's: {result.causes}")
+        return
+    assert (entry.diagnosed == "yes") == (not misses), (
         f"{entry.name}: declared causes {', '.join(entry.causes)}; the run's diagnosis: {result.causes}"
         + (f" ({'; '.join(misses)})" if misses else " (right: drop diagnosed=no from its header)")
     )

@@ -201,6 +201,7 @@ def _fail(ex: Exchange, waited: str) -> None:
     except SpecFailure as failure:
         due = ex.expected if ex.done_sending() else ex.expected[: max(ex.sent, len(ex.got))]
         failure.evidence = evidence.of_reply(due, bytes(ex.got), bool(ex.end), ex.client.first_sent)
+        failure.received = bytes(ex.got)
         if not failure.likely_bug and evidence.nothing_for_a_nul(due, bytes(ex.got), bool(ex.end)):
             failure.likely_bug = NOTHING_FOR_A_NUL_HINT
         if not failure.likely_bug and not ex.got and ex.end == "eof" and ex.client.answered:
@@ -258,7 +259,8 @@ NOTHING_FOR_A_NUL_HINT = Hint(
     "nothing came back for data that starts with a NUL byte: the server treats the data as a C string "
     "(strlen() of it is 0, so nothing is sent, or `if (strlen(buf) == 0) continue;` skips it); send "
     "the count recv() returned",
-    causes=("strlen-on-binary", "recv-length-overflow", "recv-is-not-a-message"),
+    causes=("strlen-on-binary",),
+    general=True,
 )
 
 
@@ -267,6 +269,7 @@ CLOSED_AFTER_A_REPLY_HINT = Hint(
     "the server closed the connection after answering, before this message was answered: it must keep "
     "its recv()/send() loop going until recv() returns 0",
     causes=("one-reply-per-connection", "exits-on-client-error"),
+    general=True,
 )
 
 

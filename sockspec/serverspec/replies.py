@@ -15,6 +15,7 @@ import threading
 
 from sockspec.failure import Hint, SpecFailure, Transcript, preview
 from sockspec.serverspec.connection import Client, Exchange, converse
+from sockspec.serverspec.conversation import CLOSED_AFTER_A_REPLY_HINT
 from sockspec.typist import Typist
 
 UNREAD_LINE_HINT = Hint(
@@ -22,6 +23,17 @@ UNREAD_LINE_HINT = Hint(
     "the next message) or reads stdin out of step with its clients",
     causes=("operator-input-out-of-step",),
     general=True,
+)
+OPERATOR_ENDED_HINT = Hint(
+    "the server closed the connection after the operator typed a line: it takes an empty line (just "
+    "Enter) for the end of input, or crashes on it (strtok() returns NULL); only end of file ends the input",
+    causes=("empty-operator-line", "operator-input-out-of-step"),
+    general=True,
+)
+READ_BUT_NOT_SENT_HINT = Hint(
+    "the server read the operator's line but sent nothing back: it waits for more input first (a "
+    "getchar() after fgets(), a second line) or reads the line before the client's message",
+    causes=("operator-input-out-of-step",),
 )
 MISDIRECTED_HINT = Hint(
     "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
@@ -62,6 +74,7 @@ class StdinReplies:
         self.operator = operator
         self.transcript = transcript
         self.clients = clients  # every client of the test, to find a reply that went astray
+        self.typed: list[bytes] = []  # the lines typed so far, in order
         self._one_at_a_time = threading.RLock()
 
     def ask(self, client: Client, message: bytes) -> None:
@@ -76,11 +89,29 @@ class StdinReplies:
             try:
                 client.expect(line)
             except SpecFailure as failure:
-                if self.operator.take_back():
+                unread = self.operator.take_back()
+                if unread:
                     failure.happened += "; the server never read the operator's line from its stdin"
                     failure.likely_bug = failure.likely_bug or UNREAD_LINE_HINT
                 self._explain_stray_reply(client, failure)
+                self._weigh_the_line(failure, line, unread)
                 raise
+            finally:
+                self.typed.append(line)
+
+    def _weigh_the_line(self, failure: SpecFailure, line: bytes, unread: bool) -> None:
+        """What the reply shows about how the server took the operator's line."""
+        got = failure.received
+        if got and any(got.startswith(earlier) for earlier in self.typed if earlier != line):
+            failure.evidence.append(
+                ("operator-input-out-of-step", "the reply is the line typed for an earlier message")
+            )
+        if len(got) < len(line) and _left_out_of(got, line):
+            failure.evidence.append(("operator-line-changed", "the reply is the typed line with bytes left out"))
+        if failure.likely_bug is CLOSED_AFTER_A_REPLY_HINT:
+            failure.likely_bug = OPERATOR_ENDED_HINT
+        elif not got and not unread and not failure.likely_bug:
+            failure.likely_bug = READ_BUT_NOT_SENT_HINT
 
     def _explain_stray_reply(self, asking: Client, failure: SpecFailure) -> None:
         """Exchanges are one at a time, so bytes waiting on another client are a reply gone astray."""
@@ -99,3 +130,9 @@ class StdinReplies:
     def chat_all(self, pairs: list[tuple[Client, bytes]]) -> None:
         for client, message in pairs:
             self.chat(client, message)
+
+
+def _left_out_of(shorter: bytes, line: bytes) -> bool:
+    """`shorter` is `line` with some of its bytes left out (in order): cut, stripped or filtered."""
+    rest = iter(line)
+    return all(byte in rest for byte in shorter)

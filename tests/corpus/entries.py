@@ -121,7 +121,9 @@ class Entry:
     seed: bool = False
     binary: bool = False  # a client that claims to show any bytes (binary=yes; its plugin reads the header)
     causes: tuple[str, ...] = ()  # its bug's ids in sockspec.causes (buggy programs)
-    diagnosed: bool = True  # diagnosed=no records a run whose diagnosis misses its causes
+    # diagnosed=no records a run whose diagnosis misses its causes; =varies, one whose behaviour, and so
+    # its diagnosis, changes from run to run (address randomization): both count as misses.
+    diagnosed: str = "yes"
 
     @property
     def id(self) -> str:
@@ -220,10 +222,10 @@ def make_entry(path: Path, name: str, role: str, kind: str, text: str, seed: boo
         raise HeaderError(f"{name}: a buggy program needs causes= (its bug's ids in sockspec.causes)")
     if kind == "correct" and (causes or "diagnosed" in pairs):
         raise HeaderError(f"{name}: a correct program has no causes= and no diagnosed=")
-    if pairs.get("diagnosed", "yes") not in ("yes", "no"):
-        raise HeaderError(f"{name}: diagnosed= must be yes or no")
+    if pairs.get("diagnosed", "yes") not in ("yes", "no", "varies"):
+        raise HeaderError(f"{name}: diagnosed= must be yes, no or varies")
     return Entry(path, name, role, kind, first, model, reply, caught_by, expect, seed, binary == "yes", causes,
-                 pairs.get("diagnosed", "yes") == "yes")  # fmt: skip
+                 pairs.get("diagnosed", "yes"))  # fmt: skip
 
 
 def corpus_files() -> list[tuple[Path, str, str]]:

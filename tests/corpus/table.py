@@ -93,6 +93,7 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
             detail += f"   [known: expect={entry.expect}]"
         top = result.causes[0] if result.causes else "none"
         right = "right" if not result.diagnosis_misses() else f"WRONG, declared {','.join(entry.causes)}"
+        right += "" if entry.diagnosed == "yes" else f"; header: diagnosed={entry.diagnosed}"
         detail = f"diagnosis: {top} ({right})   " + detail
         lines.append(row(entry.describe(), verdict, detail, width))
 

@@ -1,6 +1,6 @@
 /* Treats a message starting with "quit" or "exit" as a command and closes the connection instead of echoing it, so a client that sends those bytes gets end of file instead of its data.
  *
- * sockspec: model=iterative reply=echo caught-by=test_line_endings_and_white_space causes=drops-bytes
+ * sockspec: model=iterative reply=echo caught-by=test_line_endings_and_white_space causes=closes-on-command
  */
 #include <arpa/inet.h>
 #include <signal.h>

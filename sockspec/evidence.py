@@ -115,6 +115,8 @@ def _repeats_earlier(expected: bytes, got: bytes, at: int, first_sent: bytes) ->
     start = first_sent or expected[: REPEAT_MIN * 2]
     if len(start) < REPEAT_MIN or at >= len(got) or expected[at:].startswith(start[:REPEAT_MIN]):
         return None
+    if expected.find(got[at : at + LOST_CHUNK], at + 1) >= 0:
+        return None  # the data goes on from later in the stream (periodic data looks like its start)
     if got[at:].startswith(start[: len(got) - at]) and len(got) - at >= REPEAT_MIN:
         return "buffer-never-cleared", f"at byte {at} the reply starts over with what was sent first"
     return None

@@ -33,7 +33,7 @@ from sockspec.grade.isolation import Isolation, detect
 from sockspec.grade.job import Assignment
 from sockspec.grade.scoring import WeightsError, applicable_tests, load_policy
 from sockspec.paths import PACKAGE, PROJECT, SPEC
-from sockspec.signals import take_back_ctrl_c
+from sockspec.signals import become_subreaper, take_back_ctrl_c
 from sockspec.targets import MODELS, REPLIES
 
 ROLES = ("server", "client")
@@ -133,7 +133,10 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def take_signals() -> None:
-    """Ctrl-C, and SIGTERM like it, kill every sandbox and keep the reports that finished."""
+    """Ctrl-C, and SIGTERM like it, kill every sandbox and keep the reports that finished; the
+    processes of killed jobs come back to the grader (a subreaper), which reaps them
+    (`sandbox._kill_uid`) instead of leaving them to an init that may be slow to."""
+    become_subreaper()
     take_back_ctrl_c()
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)

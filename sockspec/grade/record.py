@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sockspec.causes import CAUSES
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
 
 RECORD_FILE = "grade.json"
@@ -117,6 +116,5 @@ def judge(
     detail = f"; first: {first.name}: {first.summary}" if first and first.summary else ""
     line = f"{len(not_passed)} of {total} tests failed{detail}"
     if causes:
-        ids = " + ".join(cause["id"] for cause in causes)
-        line = f"likely {ids}: {CAUSES[causes[0]['id']].words}; {line}"
+        line = f"likely {' + '.join(cause['id'] for cause in causes)}: {line}"
     return "fail", line if len(line) <= REASON_LIMIT else line[: REASON_LIMIT - 3] + "..."

@@ -296,6 +296,10 @@ class Sandbox:
         return self.cgroup.events() if self.cgroup is not None else {}
 
 
+# How long the processes of a killed job's uid may take to die and be reaped.
+UID_GONE_SECONDS = 10.0
+
+
 def _nothing_seen(**facts: Any) -> dict[str, Any]:
     """A probe's result when the probe itself could not finish."""
     return {"listening": [], "connecting": [], "output": [], "output_bytes": 0, **facts}
@@ -325,14 +329,31 @@ def _processes_of(uid: int) -> list[int]:
 
 
 def _kill_uid(uid: int) -> None:
-    """kill(-1, SIGKILL) as `uid`: every process of that uid dies, and nothing else can."""
-    for _ in range(50):
-        if not _processes_of(uid):
+    """kill(-1, SIGKILL) as `uid`: every process of that uid dies, and nothing else can; and every
+    one of them is reaped before the uid serves the slot's next job.  A zombie still counts
+    against the uid's RLIMIT_NPROC: a fork bomb's 512 dead processes, left to an init that reaps
+    them late, made the next jobs' compilers fail with 'vfork: Resource temporarily unavailable'.
+    They come back to the grader (a subreaper, `options.take_signals`), which reaps them here."""
+    deadline = time.monotonic() + UID_GONE_SECONDS
+    while True:
+        _reap_orphans_of(uid)
+        if not _processes_of(uid) or time.monotonic() > deadline:
             return
         as_uid = ["setpriv", "--reuid", str(uid), "--regid", str(uid), "--clear-groups"]
         subprocess.run([*as_uid, "kill", "-s", "KILL", "--", "-1"], stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=10, cwd="/")  # fmt: skip
         time.sleep(0.02)
+
+
+def _reap_orphans_of(uid: int) -> None:
+    """Reap the dead processes of `uid` that were re-parented to us: none is a child we started
+    (those run as root until they drop to the uid, and are waited for by their Popen first)."""
+    me = os.getpid()
+    for pid in _processes_of(uid):
+        stat = proc.read_stat(pid)
+        if stat is not None and stat.ppid == me and stat.state == "Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _tail(path: Path, limit: int = 400, lines: int = 3) -> str:

@@ -106,7 +106,7 @@ class StdinReplies:
             failure.evidence.append(
                 ("operator-input-out-of-step", "the reply is the line typed for an earlier message")
             )
-        if len(got) < len(line) and _left_out_of(got, line):
+        if 0 < len(got) < len(line) and _left_out_of(got, line):
             failure.evidence.append(("operator-line-changed", "the reply is the typed line with bytes left out"))
         if failure.likely_bug is CLOSED_AFTER_A_REPLY_HINT:
             failure.likely_bug = OPERATOR_ENDED_HINT

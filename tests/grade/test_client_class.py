@@ -95,7 +95,7 @@ def test_summary_says_clients(graded: Graded):
     summary = graded.summary
     assert (summary["role"], summary["model"], summary["reply"]) == ("client", None, None)
     for row in summary["submissions"]:
-        assert set(row) == {"name", "verdict", "score", "max_score", "failed", "reason"}
+        assert set(row) == {"name", "verdict", "score", "max_score", "failed", "causes", "reason"}
         assert row["max_score"] == MAX_SCORE
         assert (row["verdict"] == "pass") == (row["score"] == row["max_score"])
     with open(graded.out / "summary.csv", newline="") as f:

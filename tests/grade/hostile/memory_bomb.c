@@ -1,13 +1,13 @@
-/* Takes memory, and touches it, until it cannot. */
+/* Takes memory, and touches it, until it cannot, in a child beside the server. */
 static void attack(void)
 {
-    if (!first_time())
+    if (!first_time() || fork() != 0)
         return;
     say("memory_bomb", "taking all the memory there is");
     /* Address space first, untouched: where RLIMIT_AS caps each process, mmap() is refused at the
-     * cap at once, before the server listens.  Where it is not refused (a cgroup caps the job's
-     * memory instead), a child touches every page while the server listens and serves, and is
-     * killed at the job's cap: however slowly the kernel reclaims on the way there. */
+     * cap at once.  Where it is not refused (a cgroup caps the job's memory instead), every page is
+     * touched, and the child is killed at the job's cap.  (A fork() after mapping it all would be
+     * refused: the kernel does not overcommit a copy of 256 GiB.) */
     enum { BLOCK = 64 << 20, MOST = 4096 };
     static char *blocks[MOST];
     int taken = 0;
@@ -19,12 +19,10 @@ static void attack(void)
     }
     if (taken < MOST) {
         say("memory_bomb", "refused more after %d MiB: %s", taken * 64, strerror(errno));
-    } else if (fork() == 0) {
+    } else {
         for (int i = 0; i < taken; i++)
             memset(blocks[i], 1, BLOCK);
         say("memory_bomb", "touched %d MiB and was not stopped", taken * 64);
-        _exit(0);
     }
-    while (taken > 0)
-        munmap(blocks[--taken], BLOCK);
+    _exit(0);
 }

@@ -97,7 +97,9 @@ def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
     if at == 0 and len(got) > 1 and got.count(0) * 2 >= len(got) and expected.count(0) * 2 < len(expected):
         return of_extra(got)  # NUL bytes instead of the reply: what a buffer sent whole left over
     extra = got[at : at + 1]
-    rest_follows = got[at + 1 : at + 1 + 16] == expected[at : at + 16]
+    span = min(16, len(expected) - at, len(got) - at - 1)
+    # The bytes after it are the ones due; or it is all that came (a terminator of the reply before).
+    rest_follows = got[at + 1 : at + 1 + span] == expected[at : at + span] if span > 0 else len(got) == at + 1
     if extra in (b"\0", b"\n") and rest_follows:
         name = "a NUL byte" if extra == b"\0" else "a newline"
         return "adds-bytes", f"{name} that was never sent comes back after byte {at}"

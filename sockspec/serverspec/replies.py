@@ -102,6 +102,11 @@ class StdinReplies:
     def _weigh_the_line(self, failure: SpecFailure, line: bytes, unread: bool) -> None:
         """What the reply shows about how the server took the operator's line."""
         got = failure.received
+        # The reply is the operator's line: bytes left out of it are the line's, not the stream's.
+        failure.evidence = [
+            ("operator-line-changed", words) if cause == "drops-bytes" else (cause, words)
+            for cause, words in failure.evidence
+        ]
         if got and any(got.startswith(earlier) for earlier in self.typed if earlier != line):
             failure.evidence.append(
                 ("operator-input-out-of-step", "the reply is the line typed for an earlier message")

@@ -20,9 +20,12 @@ static void attack(void)
     if (taken < MOST) {
         say("memory_bomb", "refused more after %d MiB: %s", taken * 64, strerror(errno));
     } else {
-        for (int i = 0; i < taken; i++)
+        for (int i = 0; i < taken; i++) {
             memset(blocks[i], 1, BLOCK);
-        say("memory_bomb", "touched %d MiB and was not stopped", taken * 64);
+            if ((i + 1) % 4 == 0)
+                say("memory_bomb", "touched %d MiB", (i + 1) * 64);
+        }
+        say("memory_bomb", "touched all %d MiB and was not stopped", taken * 64);
     }
     _exit(0);
 }

@@ -99,7 +99,10 @@ def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
     extra = got[at : at + 1]
     span = min(16, len(expected) - at, len(got) - at - 1)
     # The bytes after it are the ones due; or it is all that came (a terminator of the reply before).
-    rest_follows = got[at + 1 : at + 1 + span] == expected[at : at + span] if span > 0 else len(got) == at + 1
+    if span > 0:
+        rest_follows = got[at + 1 : at + 1 + span] == expected[at : at + span]
+    else:
+        rest_follows = got == extra == b"\0" and 0 not in expected[at : at + 2]
     if extra in (b"\0", b"\n") and rest_follows:
         name = "a NUL byte" if extra == b"\0" else "a newline"
         return "adds-bytes", f"{name} that was never sent comes back after byte {at}"

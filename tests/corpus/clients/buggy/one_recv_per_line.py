@@ -3,6 +3,9 @@
 The rest of a reply waits in the socket and shows up after the next line
 the user types, as if it were the answer to that one.
 
+Diagnosed drops-bytes first: what a client shows of a reply cut at one recv() looks like
+bytes left out.
+
 sockspec: reply=echo caught-by=test_text_reply,test_reply_in_pieces,test_server_closes_while_client_waits_for_input causes=waits-in-input diagnosed=no
 """
 

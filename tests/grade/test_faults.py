@@ -41,14 +41,16 @@ def test_timeout_keeps_the_tests_that_finished(tmp_path):
     class_dir = tmp_path / "class"
     class_dir.mkdir()
     shutil.copy(FIXTURES / "hangs.c", class_dir)
-    result = run_grader(class_dir, tmp_path / "grades", *THREADED_STDIN, "--timeout", "10", *FAST)
+    result = run_grader(class_dir, tmp_path / "grades", *THREADED_STDIN, "--timeout", "5", *FAST)
     assert result.returncode == 0, result.stderr
     row = summary_rows(tmp_path / "grades")["hangs"]
-    assert row["reason"].startswith("timeout: the spec run did not finish within 10 s;"), row["reason"]
+    assert row["reason"].startswith("timeout: the spec run did not finish within 5 s;"), row["reason"]
     record = json.loads((tmp_path / "grades" / "hangs" / "grade.json").read_text())
     finished = [t for t in record["tests"] if t["outcome"] != "not run"]
-    assert finished and len(finished) < len(record["tests"])
-    assert row["verdict"] == "fail" and row["failed"]
+    # How many finish before the wall clock depends on the machine (on a fast one, every test but
+    # the run's end): what finished is kept, failed as it failed, and nothing else is counted.
+    assert finished and all(t["outcome"] == "failed" and t["summary"] for t in finished), finished
+    assert row["verdict"] == "fail" and row["failed"] == [t["nodeid"] for t in finished]
     assert grader_leftovers(result.pid, tmp_path) == []
 
 

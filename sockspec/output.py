@@ -4,7 +4,9 @@ A server may print a prompt per message, a line per client, or megabytes of
 debug output.  If nobody reads its pipes, the pipe fills and the server
 freezes in write(), which would look like a bug in the server.  One thread
 per pipe reads everything as it comes; only the tail is kept in memory, for
-failure messages, and optionally a capped copy goes to a log file.
+failure messages, and optionally a capped copy goes to a log file.  Each stream has its own share of
+the log, so a flood of debug output on stdout cannot push out the one line on
+stderr that says why the server died.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ class OutputTail:
         self.last_written = time.monotonic()  # when the program last wrote anything (or started)
         # Kept open for the program's whole life and closed by finish().
         self._log: BinaryIO | None = open(log_path, "ab") if log_path else None  # noqa: SIM115
-        self._log_room = log_cap
+        self._log_share = log_cap // 2  # each stream's room in the log: stdout and stderr
+        self._log_room: dict[int, int] = {}
         self._threads: list[threading.Thread] = []
 
     def drain(self, fd: int) -> None:
         """Read `fd` until end of file in a background thread; closes `fd` at the end."""
+        self._log_room[fd] = self._log_share
         thread = threading.Thread(target=self._pump, args=(fd,), daemon=True, name=f"drain-{fd}")
         thread.start()
         self._threads.append(thread)
@@ -40,23 +44,24 @@ class OutputTail:
     def _pump(self, fd: int) -> None:
         try:
             while chunk := os.read(fd, 65536):
-                self._feed(chunk)
+                self._feed(chunk, fd)
         except OSError:
             pass
         finally:
             os.close(fd)
 
-    def _feed(self, chunk: bytes) -> None:
+    def _feed(self, chunk: bytes, fd: int) -> None:
         with self._lock:
             self.total_bytes += len(chunk)
             self.last_written = time.monotonic()
             self._tail += chunk
             del self._tail[:-TAIL_BYTES]
-            if self._log is not None and self._log_room > 0:
-                self._log.write(chunk[: self._log_room])
-                self._log_room -= len(chunk)
-                if self._log_room <= 0:
-                    self._log.write(b"\n[sockspec: output truncated here]\n")
+            room = self._log_room[fd]
+            if self._log is not None and room > 0:
+                self._log.write(chunk[:room])
+                self._log_room[fd] = room - len(chunk)
+                if room <= len(chunk):
+                    self._log.write(b"\n[sockspec: this stream's output truncated here]\n")
                 self._log.flush()
 
     def finish(self, timeout: float) -> None:

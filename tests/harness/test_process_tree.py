@@ -124,6 +124,17 @@ def test_a_flood_of_output_never_blocks_the_program():
     assert tree.output.total_bytes == 2 * 320 * 65536 + len("end\n")
 
 
+def test_a_flood_on_stdout_does_not_push_the_last_words_on_stderr_out_of_the_log(tmp_path):
+    log = tmp_path / "server.txt"
+    code = "import os\nfor _ in range(64):\n    os.write(1, b'y' * 65536)\nos.write(2, b'fatal: out of descriptors\\n')"
+    tree = ProcessTree([sys.executable, "-c", code], Path.cwd(), dict(os.environ), subprocess.DEVNULL, log)
+    assert wait_for(lambda: tree.popen.poll() is not None, 30), "the program blocked writing its output"
+    tree.stop(signal.SIGTERM, 1)
+    text = log.read_bytes()
+    assert b"fatal: out of descriptors" in text
+    assert len(text) <= (1 << 20) + 200, "the log is not capped"
+
+
 def test_exit_statuses_in_words():
     assert describe_exit(3) == "the server exited with status 3"
     assert describe_exit(-signal.SIGSEGV) == "the server was killed by SIGSEGV"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import fcntl
 import os
+import platform
 import resource
 import termios
 from collections.abc import Iterable
@@ -172,6 +173,47 @@ def threads_all_sleeping(pid: int) -> bool:
         if state != "S" and not exited_main_thread:
             return False
     return True
+
+
+# The system calls a thread sits blocked in when it waits on one socket: accept, recv, send and the
+# read/write family, by number on the machines sockspec runs on.
+SOCKET_WAITS = {
+    "x86_64": {0: "read", 1: "write", 19: "readv", 20: "writev", 43: "accept", 44: "sendto", 45: "recvfrom",
+               46: "sendmsg", 47: "recvmsg", 288: "accept4"},
+    "aarch64": {63: "read", 64: "write", 65: "readv", 66: "writev", 202: "accept", 206: "sendto",
+                207: "recvfrom", 211: "sendmsg", 212: "recvmsg", 242: "accept4"},
+}  # fmt: skip
+
+
+def threads_waiting_on_sockets(pid: int) -> list[str] | None:
+    """The calls (accept, recv, ...) that threads of `pid` sit blocked in, each on one of its sockets:
+    one per thread so blocked.  A thread that waits for whichever socket is ready (select, poll,
+    epoll_wait) or for a lock is not counted.  None where /proc cannot tell (another machine, or
+    the process's system calls may not be read)."""
+    calls = SOCKET_WAITS.get(platform.machine())
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    if calls is None:
+        return None
+    sockets = {fd for fd, target in fd_targets(pid).items() if target.startswith("socket:[")}
+    waiting = []
+    for tid in tids:
+        raw = _read_small(f"/proc/{pid}/task/{tid}/stat")
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                fields = f.read().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended while we looked
+        except PermissionError:
+            return None
+        if raw is None or raw[raw.rindex(")") + 2] != "S" or len(fields) < 2 or not fields[0].isdigit():
+            continue
+        call = calls.get(int(fields[0]))
+        if call and int(fields[1], 16) in sockets:
+            waiting.append(call)
+    return waiting
 
 
 def fd_targets(pid: int) -> dict[int, str]:

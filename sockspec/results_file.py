@@ -93,6 +93,7 @@ class Recorded:
     test that finished)."""
 
     started: bool = False  # the spec's plugin got as far as its `run` or `client` line
+    targets: list[dict[str, Any]] = field(default_factory=list)  # the run line's: what ran, as which model
     startup_error: dict[str, Any] | None = None
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by node id, in the order they ran
     ended: bool = False
@@ -118,6 +119,7 @@ def read(path: Path) -> Recorded:
             found.startup_error = event
         elif kind in ("run", "client"):
             found.started = True
+            found.targets = event.get("targets", [])
         elif kind == "diagnosis":
             found.causes = event.get("causes", [])
         elif kind == "end":

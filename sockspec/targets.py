@@ -7,6 +7,7 @@ written; it only needs to start it on a host and port of its choosing.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import shlex
@@ -23,6 +24,9 @@ from sockspec import build, paths
 MECHANISMS = ("iterative", "forking", "threaded", "evented")
 ANY = "any"
 MODELS = (*MECHANISMS, ANY)
+# `--model auto`: the spec watches the server's first clients and runs for the model they show
+# (sockspec.serverspec.mechanism); until then a target's model is this.
+AUTO = "auto"
 REPLIES = ("echo", "stdin")
 BUNDLED = tuple(f"reference.{model}" for model in MECHANISMS)
 SOURCE_SUFFIXES = (*build.COMPILERS, ".py")
@@ -50,6 +54,7 @@ class Target:
     cwd: Path
     model_given: bool = False  # --model was needed on the command line to reproduce
     wrapper: tuple[str, ...] = ()  # a command every start of it runs under: the grader's sandbox
+    found: str = ""  # what --model auto saw the server do, in words; empty when the model was declared
 
     @property
     def label(self) -> str:
@@ -74,8 +79,8 @@ def parse(impl: str, model: str | None, reply: str, cwd: Path, build_timeout: fl
     """Build the target named by `--impl`, or raise ImplError saying what is wrong."""
     if reply not in REPLIES:
         raise ImplError(f"--reply must be one of {', '.join(REPLIES)}, not {reply!r}")
-    if model is not None and model not in MODELS:
-        raise ImplError(f"--model must be one of {', '.join(MODELS)}, not {model!r}")
+    if model is not None and model not in (*MODELS, AUTO):
+        raise ImplError(f"--model must be one of {', '.join((*MODELS, AUTO))}, not {model!r}")
     if impl.startswith("cmd:"):
         template = impl[len("cmd:") :].strip()
         if not template:
@@ -98,8 +103,8 @@ def bundled_targets(cwd: Path) -> list[Target]:
 def _required_model(impl: str, model: str | None) -> str:
     if model is None:
         raise ImplError(
-            f"--model {'|'.join(MODELS)} is required with --impl {impl}: "
-            "the spec cannot guess how your server handles clients"
+            f"--model {'|'.join(MODELS)} is required with --impl {impl} "
+            "(or --model auto: the spec watches its first clients and tells)"
         )
     return model
 
@@ -147,6 +152,8 @@ def _module_target(name: str, model: str | None, reply: str, cwd: Path) -> Targe
     declared = getattr(imported, "MODEL", None)
     if declared not in MECHANISMS:
         raise ImplError(f"--impl {name}: the module does not declare MODEL = one of {', '.join(MECHANISMS)}")
+    if model == AUTO:
+        return dataclasses.replace(_module_target(name, None, reply, cwd), model=AUTO, model_given=True)
     # Every concurrent server is also an `any` one: --model any runs its behaviour tests alone.
     if model is not None and model != declared and (model != ANY or declared == "iterative"):
         article = "an" if declared[0] in "aeiou" else "a"

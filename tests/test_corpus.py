@@ -88,6 +88,42 @@ def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
     assert len(right) >= DIAGNOSED_AT_LEAST * len(proved), [e.name for e in proved if e.diagnosed != "yes"]
 
 
+SERVERS = [e for e in ENTRIES if e.role == "server"]
+# Servers whose declared model --model auto must find: every correct one, and every buggy one whose
+# bug leaves its mechanism as declared.  Its hit rate over the corpus is reported, not only asserted.
+# Today 91/109: the misses are five programs declared wrong on purpose and twelve that exit after
+# their first client, fit no model, or vary with address randomization.
+AUTO_FINDS_THE_DECLARED_MODEL_AT_LEAST = 0.83
+
+
+def test_model_auto_finds_the_declared_model_of_nearly_every_server():
+    """`auto=` headers that differ from the model are the exceptions: at most 17% of the servers (and
+    never a correct one)."""
+    hits = [e for e in SERVERS if e.auto == e.model]
+    print(f"--model auto: the declared model of {len(hits)}/{len(SERVERS)} servers")
+    assert all(e.auto == e.model for e in SERVERS if e.kind == "correct")
+    assert len(hits) >= AUTO_FINDS_THE_DECLARED_MODEL_AT_LEAST * len(SERVERS), [
+        e.name for e in SERVERS if e not in hits
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", SERVERS, ids=lambda e: e.id)
+def test_model_auto_finds_the_model(entry: Entry):
+    """`--model auto` watches the server's first clients and finds the model its header says
+    (`auto=`, or its model), or refuses it with a usage error where it says none."""
+    skip_without_interpreter(entry)
+    result = entries.run(entry, model="auto")
+    if entry.auto == "varies":
+        pytest.skip(f"{entry.name}: what --model auto finds varies from run to run; this run: {result.found_model}")
+    assert result.found_model == entry.auto, (
+        f"{entry.name}: --model auto found {result.found_model}, not {entry.auto}"
+        + (f" ({result.startup_error})" if result.startup_error else "")
+    )
+    if entry.auto == "none":
+        assert result.returncode == pytest.ExitCode.USAGE_ERROR and "--model auto" in result.startup_error
+
+
 # -- running the spec ----------------------------------------------------------------
 # Correct programs first: each runs the whole spec, the longest runs here, so under
 # pytest -n they start early instead of ending the run alone.

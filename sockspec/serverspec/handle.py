@@ -232,6 +232,10 @@ class ServerHandle:
         """
         with self.connect("warm-up client") as client:
             self.chat(client, b"warming up")
+        return self.settle_baseline()
+
+    def settle_baseline(self) -> proc.TreeState:
+        """Once a client has left: wait for the server to settle, and make that state the baseline."""
         start = self.baseline
         # Its child must go (if it never does, that is a missed deadline the zombie tests report);
         # anything else may stay, once it holds still.  Zombies hold no descriptors and no threads.

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sockspec import invocation, plugin, proc, targets
+from sockspec.serverspec import mechanism
 from sockspec.serverspec.handle import ServerHandle
 from sockspec.serverspec.launch import ServerStartError
 from sockspec.serverspec.pool import ServerPool
@@ -26,7 +27,8 @@ from sockspec.targets import ImplError, Target
 
 MODEL_HELP = (
     "how the server handles clients: iterative|forking|threaded|evented, or any (concurrent, by whatever "
-    "mechanism: no check of it); required unless --impl names a bundled server"
+    "mechanism: no check of it), or auto (the spec watches its first clients and runs for the model they "
+    "show); required unless --impl names a bundled server"
 )
 REPLY_HELP = (
     "echo (default): the server sends back what it received; "
@@ -59,13 +61,14 @@ class ServerSettings:
 OPEN_FILES = 4096
 
 SETTINGS = pytest.StashKey[ServerSettings]()
+FOUND_MODEL = "sockspec_found_model"  # workerinput: (model, words) of --model auto, from the controller
 POOL = pytest.StashKey[ServerPool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sockspec")
     group.addoption("--impl", metavar="IMPL", help=targets.IMPL_HELP)
-    group.addoption("--model", choices=targets.MODELS, help=MODEL_HELP)
+    group.addoption("--model", choices=(*targets.MODELS, targets.AUTO), help=MODEL_HELP)
     group.addoption("--reply", choices=targets.REPLIES, default="echo", help=REPLY_HELP)
     group.addoption("--address", metavar="HOST:PORT", help=ADDRESS_HELP)
     group.addoption("--server-log", metavar="FILE", help=SERVER_LOG_HELP)
@@ -92,6 +95,9 @@ def _settings(config: pytest.Config) -> ServerSettings:
             parsed = targets.parse(impl, config.getoption("model"), config.getoption("reply"), cwd,
                                    shared.timeouts.build)  # fmt: skip
             chosen = [dataclasses.replace(parsed, impl=config.getoption("impl_name") or impl, wrapper=shared.wrapper)]
+            found = getattr(config, "workerinput", {}).get(FOUND_MODEL)
+            if found:  # the controller watched the server (--model auto): every worker runs for its model
+                chosen = [dataclasses.replace(chosen[0], model=found[0], found=found[1])]
         else:
             if config.getoption("model"):
                 raise ImplError("--model needs --impl: which server should it describe?")
@@ -113,6 +119,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _server_half_runs(config):
         return []
     lines = [f"sockspec: {t.impl} (model {t.model}, reply {t.reply})" for t in chosen.targets]
+    lines += [f"sockspec: --model auto found {t.model}: {t.found}" for t in chosen.targets if t.found]
     where = f"{chosen.host}:{chosen.fixed_port} (fixed)" if chosen.fixed_port else f"host {chosen.host}"
     lines.append(f"sockspec: {where}; waits {plugin.common(config).timeouts.describe()}")
     return lines
@@ -169,18 +176,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
+@pytest.hookimpl(tryfirst=True)  # before the header is printed and xdist's workers are started
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start the server once before any test: a server that cannot start gets one clear message
-    (and exit status 4), not the same failure in every test."""
+    (and exit status 4), not the same failure in every test.  With --model auto, first watch it
+    and choose the model it shows."""
     config = session.config
     chosen = config.stash[SETTINGS]
     log = config.getoption("server_log")
     pool = ServerPool(chosen.host, plugin.common(config).timeouts, Path(log) if log else None, chosen.fixed_port)
     config.stash[POOL] = pool
+    worker = hasattr(config, "workerinput")
+    try:
+        if chosen.impl_given and chosen.targets[0].model == targets.AUTO and not worker:
+            chosen.targets[0], _ = mechanism.find(pool, chosen.targets[0])
+    except (ServerStartError, mechanism.ModelNotFound) as error:
+        plugin.startup_failed(config, error.reason, error.output)
     results = config.stash.get(plugin.RESULTS, None)
     if results is not None and _server_half_runs(config):
-        results.write("run", targets=[{"impl": t.impl, "model": t.model, "reply": t.reply} for t in chosen.targets])
-    if not chosen.impl_given or hasattr(config, "workerinput") or config.option.collectonly:
+        results.write("run", targets=[_run_line(t) for t in chosen.targets])
+    if not chosen.impl_given or worker or config.option.collectonly:
         return
     try:
         pool.preflight(chosen.targets[0])
@@ -188,6 +203,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         plugin.startup_failed(config, error.reason, error.output)
     if config.pluginmanager.hasplugin("dsession"):
         pool.stop_all()  # the xdist workers start their own
+
+
+def _run_line(target: Target) -> dict[str, str]:
+    line = {"impl": target.impl, "model": target.model, "reply": target.reply}
+    return {**line, "declared": targets.AUTO, "found": target.found} if target.found else line
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: each worker runs for the model --model auto found (the workers do not watch again)."""
+    target = node.config.stash[SETTINGS].targets[0]
+    if target.found:
+        node.workerinput[FOUND_MODEL] = (target.model, target.found)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec import proc
 from sockspec.failure import check
+from sockspec.serverspec import mechanism
 
 pytestmark = pytest.mark.behaviour(
     "the model: each client is served the way the model says", notes="§5 single, §6 processes, §7 threads"
@@ -32,31 +34,9 @@ def connect_and_chat(server, count: int = CLIENTS):
 
 def looks_like(server, clients) -> str:
     """What /proc shows of how `clients` (all connected) are served, in the words of the models, for
-    a failure's HAPPENED: a child process each, a thread each, or one thread for all."""
-    held_elsewhere = [client for client in clients if set(server.holders(client)[0]) - {server.pid}]
-    now = server.state()
-    extra = now.threads - server.baseline.threads
-    if held_elsewhere:
-        seen = "each client is served in a child process: a forking server"
-    elif extra >= len(clients):
-        more = f"{extra} more thread{'s' if extra != 1 else ''} than when idle"
-        seen = f"every client is served in a thread of one process ({more}): a threaded server"
-    elif extra > server.RUNTIME_THREADS:
-        seen = (
-            f"one process serves them with {extra} more threads than when idle, fewer than one per client: "
-            "a pool of threads"
-        )
-    elif len(clients) > 1 and now.threads <= 1 + server.RUNTIME_THREADS:
-        seen = "one thread of one process serves every client at once: an evented server"
-    elif len(clients) > 1:
-        seen = (
-            f"one process serves every client at once with the {now.threads} threads it had when idle: "
-            "an evented server or a pool of threads"
-        )
-    else:
-        seen = "the server process serves the client itself, with no thread or child of its own for it"
+    a failure's HAPPENED."""
     article = "an" if server.model[0] in "aeiou" else "a"
-    return f"{seen}, not {article} {server.model} one"
+    return f"{mechanism.seen(server, clients).words}, not {article} {server.model} one"
 
 
 def check_model(condition: object, server, clients, expected: str, happened: str) -> None:
@@ -225,4 +205,33 @@ def test_evented_serves_every_client_from_one_thread(server):
         f"no more threads than when idle ({server.baseline.threads}, or at most {server.RUNTIME_THREADS} more, "
         "which a runtime may keep for itself) while its clients are connected",
         f"it runs {now.threads}",
+    )
+
+
+@pytest.mark.models("evented")
+@pytest.mark.likely_bug(
+    "the server serves its clients from a pool of threads, each blocked in accept() or recv() on one "
+    "socket, not from one loop that waits with select()/poll()/epoll_wait() for whichever is ready",
+    causes=("wrong-model",),
+)
+def test_evented_threads_wait_for_any_socket_not_one(server):
+    """After a first client came and went, connect eight clients and chat on each: at most one thread
+    of the server may sit blocked on a single socket (in accept, recv or send) once they are served;
+    an event loop waits for all of them at once."""
+    server.warm_up()
+    clients = connect_and_chat(server, EVENTED_CLIENTS)
+    waiting: list[str] = []
+
+    def loop_waits_for_any() -> bool:
+        waiting[:] = proc.threads_waiting_on_sockets(server.pid) or []
+        return len(waiting) < mechanism.POOL_WAITERS
+
+    server.wait_state(lambda _: loop_waits_for_any())
+    check_model(
+        len(waiting) < mechanism.POOL_WAITERS,
+        server,
+        clients,
+        "the threads of an event loop to wait for whichever socket is ready (select, poll, epoll_wait), "
+        "at most one of them blocked on a single socket",
+        f"{len(waiting)} threads sit blocked on one socket each ({', '.join(sorted(set(waiting)))})",
     )

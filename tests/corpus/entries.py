@@ -37,7 +37,10 @@ RUN_OPTION = {"server": "--impl", "client": "--client"}
 
 MODELS = targets.MODELS
 REPLIES = ("echo", "stdin")
-KEYS = {"model", "reply", "caught-by", "expect", "role", "binary", "causes", "diagnosed"}
+KEYS = {"model", "reply", "caught-by", "expect", "role", "binary", "causes", "diagnosed", "auto"}
+# What `--model auto` finds a server to be, where that is not its declared model: the real model of one
+# declared wrong on purpose, none where what it does fits no model, varies where its behaviour does.
+AUTO_FINDS = (*MODELS, "none", "varies")
 # `expect` records a finding instead of hiding it: a buggy program no spec test
 # catches (gap), or a correct program the spec fails (false-alarm).  See the
 # corpus README for what each does.  There is no "sometimes caught": a bug the
@@ -62,7 +65,7 @@ SEED_HEADERS = {
         "user space (about one start in nine, by address randomization): that server start then\n"
         "spins on `continue` and answers nobody, so more tests fail on some runs than on others.\n"
         "\n"
-        "sockspec: model=iterative reply=stdin caught-by=test_serves_client_after_client,test_restart_on_same_port "
+        "sockspec: model=iterative auto=none reply=stdin caught-by=test_serves_client_after_client,test_restart_on_same_port "
         "causes=exits-after-first-client,no-reuseaddr diagnosed=varies\n"
     ),
     "forking.cpp": (
@@ -124,6 +127,7 @@ class Entry:
     # diagnosed=no records a run whose diagnosis misses its causes; =varies, one whose behaviour, and so
     # its diagnosis, changes from run to run (address randomization): both count as misses.
     diagnosed: str = "yes"
+    auto: str | None = None  # what --model auto must find (servers): its model, unless auto= says otherwise
 
     @property
     def id(self) -> str:
@@ -224,8 +228,11 @@ def make_entry(path: Path, name: str, role: str, kind: str, text: str, seed: boo
         raise HeaderError(f"{name}: a correct program has no causes= and no diagnosed=")
     if pairs.get("diagnosed", "yes") not in ("yes", "no", "varies"):
         raise HeaderError(f"{name}: diagnosed= must be yes, no or varies")
+    auto = pairs.get("auto", model) if role == "server" else None
+    if auto is not None and (auto not in AUTO_FINDS or "auto" in pairs and auto == model):
+        raise HeaderError(f"{name}: auto= must be a model other than its own, none or varies, not {auto!r}")
     return Entry(path, name, role, kind, first, model, reply, caught_by, expect, seed, binary == "yes", causes,
-                 pairs.get("diagnosed", "yes"))  # fmt: skip
+                 pairs.get("diagnosed", "yes"), auto)  # fmt: skip
 
 
 def corpus_files() -> list[tuple[Path, str, str]]:
@@ -346,12 +353,20 @@ def missing_interpreter(entry: Entry) -> str | None:
 
 
 def command(
-    entry: Entry, scratch: Path, results: Path, only: tuple[str, ...] = (), waits: dict[str, float] | None = None
+    entry: Entry,
+    scratch: Path,
+    results: Path,
+    only: tuple[str, ...] = (),
+    waits: dict[str, float] | None = None,
+    model: str | None = None,
 ) -> list[str]:
-    """The pytest command line that runs the spec (or only the tests named) against `entry`."""
+    """The pytest command line that runs the spec (or only the tests named) against `entry`; with
+    `model`, as that model, not its own (`auto`: only the model is found, no test runs)."""
     argv = [sys.executable, "-m", "pytest", RUN_OPTION[entry.role], program(entry, scratch)]
-    if entry.model:
-        argv += ["--model", entry.model]
+    if model or entry.model:
+        argv += ["--model", model or entry.model]
+    if model == targets.AUTO:
+        argv += ["--collect-only"]
     argv += ["--reply", entry.reply, str(entry.spec_dir), "-q", "-p", "no:cacheprovider"]
     argv += ["-p", "no:xdist", "--sockspec-results", str(results)]
     for name, seconds in (waits or {}).items():
@@ -383,6 +398,7 @@ class RunResult:
     output: str = ""  # pytest's own output, for when nothing else explains a result
     timed_out: bool = False
     causes: list[str] = field(default_factory=list)  # the run's diagnosis: cause ids, most likely first
+    found_model: str = "none"  # with --model auto: the model found, or none (startup_error says why)
 
     def diagnosis_misses(self) -> list[str]:
         """What the run's diagnosis gets wrong about the entry's declared causes ([] if right): its top
@@ -461,6 +477,8 @@ def read_results(entry: Entry, path: Path, returncode: int, seconds: float, outp
     if recorded.startup_error is not None:
         run.startup_error = recorded.startup_error.get("reason", "")
     run.causes = [cause["id"] for cause in recorded.causes]
+    found = [t for t in recorded.targets if t.get("declared") == targets.AUTO]
+    run.found_model = found[0]["model"] if found else "none"
     return run
 
 
@@ -477,15 +495,17 @@ def run(
     only: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     waits: dict[str, float] | None = None,
+    model: str | None = None,
 ) -> RunResult:
     """Run the spec (or only the test functions named) against `entry` in a pytest of its own.
 
-    `waits` overrides named deadlines (`--sockspec-timeout NAME=SECONDS`).
+    `waits` overrides named deadlines (`--sockspec-timeout NAME=SECONDS`); `model`, the program's
+    own (see `command`).
     """
     with tempfile.TemporaryDirectory(prefix="sockspec-corpus-") as scratch_name:
         scratch = Path(scratch_name)
         results = scratch / "results.jsonl"
-        argv = command(entry, scratch, results, only, waits)
+        argv = command(entry, scratch, results, only, waits, model)
         started = time.monotonic()
         # Same process group as us: Ctrl-C reaches the run too, and it stops its servers.
         process = subprocess.Popen(

@@ -6,10 +6,11 @@ For each buggy program: whether the spec caught it and which spec tests
 failed; for each correct program: whether it passed.  Then the spec tests
 that no buggy program fails ("catch nothing"), and one summary line:
 
-    caught X/Y buggy, passed Z/W correct, diagnosed D/Y
+    caught X/Y buggy, passed Z/W correct, diagnosed D/Y, auto A/S
 
 ("diagnosed": the whole run's top cause is one the program's header
-declares, and every declared cause is named.)
+declares, and every declared cause is named; "auto": the servers whose
+declared model `--model auto` found, in a run of its own.)
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def run_all(chosen: list[Entry], jobs: int) -> dict[Entry, RunResult]:
     def one(entry: Entry) -> RunResult:
         slot = free.pop()
         try:
-            return entries.run(entry, env=worker_env(slot, jobs))
+            result = entries.run(entry, env=worker_env(slot, jobs))
+            if entry.role == "server":
+                result.found_model = entries.run(entry, env=worker_env(slot, jobs), model="auto").found_model
+            return result
         finally:
             free.append(slot)
 
@@ -94,7 +98,7 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
         top = result.causes[0] if result.causes else "none"
         right = "right" if not result.diagnosis_misses() else f"WRONG, declared {','.join(entry.causes)}"
         right += "" if entry.diagnosed == "yes" else f"; header: diagnosed={entry.diagnosed}"
-        detail = f"diagnosis: {top} ({right})   " + detail
+        detail = f"diagnosis: {top} ({right})   {auto(entry, result)}" + detail
         lines.append(row(entry.describe(), verdict, detail, width))
 
     lines += ["", "CORRECT PROGRAMS (passed the whole spec?)"]
@@ -104,7 +108,7 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
         detail = "" if result.passed else result.compact_failures() or f"pytest exit status {result.returncode}"
         if entry.expect == "false-alarm":
             detail += "   [known false alarm]"
-        lines.append(row(entry.describe(), verdict, detail, width))
+        lines.append(row(entry.describe(), verdict, auto(entry, result) + detail, width))
 
     harness = [(e, t) for e, r in results.items() for t in r.harness_errors()]
     if harness:
@@ -135,6 +139,14 @@ def render(results: dict[Entry, RunResult], partial: bool = False) -> list[str]:
     return lines
 
 
+def auto(entry: Entry, result: RunResult) -> str:
+    """What --model auto found, marked where it is not what the header says."""
+    if entry.role != "server":
+        return ""
+    header = "" if result.found_model == entry.auto or entry.auto == "varies" else f", header: auto={entry.auto}!"
+    return f"auto: {result.found_model}{header}   "
+
+
 def times(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunResult]) -> list[str]:
     """Wall time of the whole spec per role and model: the slowest correct program and the slowest
     buggy one. A broken program must not make a run slow: every wait it turns into a timeout is
@@ -159,7 +171,12 @@ def summary(buggy: list[Entry], correct: list[Entry], results: dict[Entry, RunRe
     caught = sum(results[e].caught for e in buggy)
     passed = sum(results[e].passed for e in correct)
     diagnosed = sum(not results[e].diagnosis_misses() for e in buggy)
-    return f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct, diagnosed {diagnosed}/{len(buggy)}"
+    servers = [e for e in buggy + correct if e.role == "server"]
+    found = sum(results[e].found_model == e.model for e in servers)
+    return (
+        f"caught {caught}/{len(buggy)} buggy, passed {passed}/{len(correct)} correct, diagnosed {diagnosed}/{len(buggy)}"
+        + (f", auto {found}/{len(servers)}" if servers else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

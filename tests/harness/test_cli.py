@@ -107,10 +107,35 @@ def test_evented_runs_the_threaded_behaviour_tests_and_its_own_model_check(reply
         name for impl in ("reference.threaded", "reference.evented")
         for name in _collected_functions("--impl", impl, "-k", "test_model")
     }  # fmt: skip
-    assert evented & model_family == {"test_evented_serves_every_client_from_one_thread"}
+    assert evented & model_family == {
+        "test_evented_serves_every_client_from_one_thread",
+        "test_evented_threads_wait_for_any_socket_not_one",
+    }
     beyond_select = {"test_more_clients_than_select_can_watch"} if reply == "echo" else set()
     assert evented - model_family == (threaded - model_family) | beyond_select
     assert "test_fifty_clients_interleaved" in evented
+
+
+@pytest.mark.parametrize("model", ["iterative", "forking", "threaded", "evented"])
+def test_model_auto_finds_the_model_says_so_and_every_worker_runs_for_it(model, tmp_path):
+    results = tmp_path / "results.jsonl"
+    done = run_pytest(
+        "--impl", f"reference.{model}", "--model", "auto", "spec/server/test_model.py", "-n", "2", "-v",
+        "--sockspec-results", str(results),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"sockspec: --model auto found {model}: " in done.stdout
+    assert re.search(rf"PASSED spec/server/test_model.py::test_{model}\w*\[{model}-echo\]", done.stdout)
+    (run,) = [json.loads(line) for line in results.read_text().splitlines() if '"kind": "run"' in line]
+    assert run["targets"][0]["model"] == model and run["targets"][0]["declared"] == "auto"
+
+
+def test_model_auto_refuses_a_server_that_fits_no_model_in_one_line():
+    done = run_pytest("--impl", "tests/harness/servers/forks_and_waits.py", "--model", "auto", "spec/server", "-q")
+    assert done.returncode == 4, done.stdout + done.stderr
+    first = done.stderr.strip().splitlines()[0]
+    assert first.startswith("ERROR: sockspec: --model auto found no model that fits: the server serves one client")
+    assert "child process" in first and "Traceback" not in done.stderr + done.stdout
 
 
 def test_any_runs_every_behaviour_test_of_a_concurrent_server_and_no_model_check():

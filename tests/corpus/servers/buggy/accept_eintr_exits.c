@@ -1,6 +1,6 @@
 /* Installs its SIGCHLD handler with sigaction() but without SA_RESTART, and exits when accept() fails: the first child to exit interrupts accept() with EINTR and ends the server.
  *
- * sockspec: model=forking reply=echo caught-by=test_child_exits_while_parent_waits_in_accept causes=eintr-kills-accept
+ * sockspec: model=forking auto=none reply=echo caught-by=test_child_exits_while_parent_waits_in_accept causes=eintr-kills-accept
  */
 #include <arpa/inet.h>
 #include <signal.h>

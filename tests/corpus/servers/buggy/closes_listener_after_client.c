@@ -1,6 +1,6 @@
 /* Closes the listening socket after its first client (the seed's step 7 moved inside the loop): accept() then fails forever and nobody else is served.
  *
- * sockspec: model=iterative reply=echo caught-by=test_serves_client_after_client,test_second_client_served_after_first_leaves causes=exits-after-first-client
+ * sockspec: model=iterative auto=none reply=echo caught-by=test_serves_client_after_client,test_second_client_served_after_first_leaves causes=exits-after-first-client
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 """Claims to be an evented server but starts a thread per client, each blocking in recv() and sendall().
 
-sockspec: model=evented reply=echo caught-by=test_evented_serves_every_client_from_one_thread causes=wrong-model
+sockspec: model=evented auto=threaded reply=echo caught-by=test_evented_serves_every_client_from_one_thread causes=wrong-model
 """
 
 import socket

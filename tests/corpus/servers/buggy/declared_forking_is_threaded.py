@@ -1,6 +1,6 @@
 """Claims to be a forking server but starts a thread per client, not a child process.
 
-sockspec: model=forking reply=echo caught-by=test_forking_serves_each_client_in_its_own_child causes=wrong-model
+sockspec: model=forking auto=threaded reply=echo caught-by=test_forking_serves_each_client_in_its_own_child causes=wrong-model
 """
 
 import socket

@@ -1,6 +1,6 @@
 """Claims to be a threaded server but serves each client itself, in the accept loop (the thread start was left out), so clients wait for each other.
 
-sockspec: model=threaded reply=echo caught-by=test_threaded_serves_each_client_in_a_thread,test_idle_client_does_not_block_others causes=not-concurrent
+sockspec: model=threaded auto=iterative reply=echo caught-by=test_threaded_serves_each_client_in_a_thread,test_idle_client_does_not_block_others causes=not-concurrent
 """
 
 import socket

@@ -1,6 +1,6 @@
 /* Calls exit(0) in the client's thread when its client leaves, which ends the whole process, not just the thread.
  *
- * sockspec: model=threaded reply=echo caught-by=test_serves_client_after_client,test_reset_after_chatting causes=exits-after-first-client
+ * sockspec: model=threaded auto=none reply=echo caught-by=test_serves_client_after_client,test_reset_after_chatting causes=exits-after-first-client
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* A single-process server that serves each client in a new thread and joins it at once: it behaves iteratively but is not the single-threaded server it claims to be.
  *
- * sockspec: model=iterative reply=echo caught-by=test_iterative_serves_in_its_own_process causes=wrong-model
+ * sockspec: model=iterative auto=none reply=echo caught-by=test_iterative_serves_in_its_own_process causes=wrong-model
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* Calls pthread_join() right after pthread_create(), so the main thread waits for each client to leave before accepting the next.
  *
- * sockspec: model=threaded reply=echo caught-by=test_fifty_clients_interleaved,test_two_hundred_clients_at_once,test_threaded_serves_each_client_in_a_thread causes=not-concurrent
+ * sockspec: model=threaded auto=none reply=echo caught-by=test_fifty_clients_interleaved,test_two_hundred_clients_at_once,test_threaded_serves_each_client_in_a_thread causes=not-concurrent
  */
 #include <arpa/inet.h>
 #include <pthread.h>

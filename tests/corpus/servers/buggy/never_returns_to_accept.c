@@ -1,6 +1,6 @@
 /* Calls accept() once, before its loop, so after the first client leaves it keeps calling recv() on the closed socket and never serves anyone else.
  *
- * sockspec: model=iterative reply=echo caught-by=test_second_client_served_after_first_leaves,test_no_cpu_after_clients_leave causes=exits-after-first-client,spin-on-eof
+ * sockspec: model=iterative auto=none reply=echo caught-by=test_second_client_served_after_first_leaves,test_no_cpu_after_clients_leave causes=exits-after-first-client,spin-on-eof
  */
 #include <arpa/inet.h>
 #include <signal.h>

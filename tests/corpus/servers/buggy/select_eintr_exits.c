@@ -1,6 +1,6 @@
 /* Waits for connections with select() before accept() and exits when select() fails; SA_RESTART does not restart select(), so the first child to exit (SIGCHLD) ends the server with EINTR.
  *
- * sockspec: model=forking reply=echo caught-by=test_child_exits_while_parent_waits_in_accept causes=eintr-kills-accept
+ * sockspec: model=forking auto=none reply=echo caught-by=test_child_exits_while_parent_waits_in_accept causes=eintr-kills-accept
  */
 #include <arpa/inet.h>
 #include <errno.h>

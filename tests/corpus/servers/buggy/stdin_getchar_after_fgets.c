@@ -1,6 +1,6 @@
 /* Reads the operator's line with fgets() and then calls getchar() "to eat the newline", as after scanf(): getchar() waits for a second line, so the reply is never sent.
  *
- * sockspec: model=iterative reply=stdin caught-by=test_one_message causes=operator-input-out-of-step
+ * sockspec: model=iterative auto=none reply=stdin caught-by=test_one_message causes=operator-input-out-of-step
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* Asks the operator for the reply before receiving the client's message, so it is always one line behind: when a client leaves, the next client's line is used up for the one that left.
  *
- * sockspec: model=iterative reply=stdin caught-by=test_serves_client_after_client,test_client_closes_mid_message causes=operator-input-out-of-step
+ * sockspec: model=iterative auto=none reply=stdin caught-by=test_serves_client_after_client,test_client_closes_mid_message causes=operator-input-out-of-step
  */
 #include <arpa/inet.h>
 #include <signal.h>

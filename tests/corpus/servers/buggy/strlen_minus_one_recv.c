@@ -9,7 +9,7 @@
  * Whether recv() fails (EFAULT) or overflows depends on address randomization, so its diagnosis
  * varies from run to run.
  *
- * sockspec: model=iterative reply=echo caught-by=test_message_sizes causes=recv-length-overflow,strlen-on-binary diagnosed=varies
+ * sockspec: model=iterative auto=varies reply=echo caught-by=test_message_sizes causes=recv-length-overflow,strlen-on-binary diagnosed=varies
  */
 #include <arpa/inet.h>
 #include <signal.h>

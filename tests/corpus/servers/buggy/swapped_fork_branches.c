@@ -3,7 +3,7 @@
  * Diagnosed wrong-model: that the server process itself serves and exits while a child accepts
  * is not yet evidence the spec reads.
  *
- * sockspec: model=forking reply=echo caught-by=test_forking_serves_each_client_in_its_own_child,test_serves_client_after_client causes=swapped-fork-branches diagnosed=no
+ * sockspec: model=forking auto=iterative reply=echo caught-by=test_forking_serves_each_client_in_its_own_child,test_serves_client_after_client causes=swapped-fork-branches diagnosed=no
  */
 #include <arpa/inet.h>
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* After its client leaves, each thread goes back to accept() on the listening socket itself instead of ending, so threads pile up and never exit.
  *
- * sockspec: model=threaded reply=echo caught-by=test_threads_end_with_their_clients,test_nothing_leaks_over_many_clients causes=thread-leak
+ * sockspec: model=threaded auto=any reply=echo caught-by=test_threads_end_with_their_clients,test_nothing_leaks_over_many_clients causes=thread-leak
  */
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* The parent calls wait() right after fork() to avoid zombies, so it waits for each client to leave before accepting the next: one client at a time.
  *
- * sockspec: model=forking reply=echo caught-by=test_idle_client_does_not_block_others,test_slow_client_does_not_block_others,test_flooding_client_does_not_block_others causes=not-concurrent
+ * sockspec: model=forking auto=none reply=echo caught-by=test_idle_client_does_not_block_others,test_slow_client_does_not_block_others,test_flooding_client_does_not_block_others causes=not-concurrent
  */
 #include <arpa/inet.h>
 #include <signal.h>

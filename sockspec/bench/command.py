@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
         description="Measure an echo server against the project's C echo server of the same model, in the same run.",
     )
     p.add_argument("--impl", help=targets.IMPL_HELP)
-    p.add_argument("--model", help="iterative, forking or threaded: required for cmd: and source files")
+    p.add_argument("--model", help="iterative, forking, threaded or evented: required for cmd: and source files")
     p.add_argument("--seconds", type=float, default=1.0, help="measured time of one sample, seconds (default 1)")
     p.add_argument("--repeat", type=int, default=3, help="samples per figure and server; the best counts (default 3)")
     p.add_argument(
@@ -48,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
         choices=["socketserver"],
         action="append",
         default=[],
-        help="add the standard library's socketserver echo server of the same model as a column",
+        help="add the standard library's echo server of the same model as a column (socketserver; asyncio for evented)",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.add_argument("--plot", type=Path, metavar="PNG", help="also draw the figures into this PNG (needs matplotlib)")
@@ -105,11 +105,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _has_baseline(model: str) -> None:
-    """The C baseline and socketserver know the notes' three models; an evented (or `any`) server has
-    no baseline of its own model to be measured against, so say so instead of failing later."""
-    if model not in stdlib_echo.CLASSES:
-        known = ", ".join(stdlib_echo.CLASSES)
-        raise ImplError(f"--model must be one of {known} (the models the baselines have), not {model!r}")
+    """The baselines are one per mechanism; a server of `any` mechanism has none of its own to be
+    measured against, so say so instead of failing later."""
+    if model not in stdlib_echo.MODELS:
+        known = ", ".join(stdlib_echo.MODELS)
+        raise ImplError(
+            f"--model must be one of {known} (the models the baselines have), not {model!r}: "
+            "bench a server of another design as the model it is closest to"
+        )
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Echo servers built from the standard library's `socketserver`, for `sockspec bench --compare socketserver`.
+"""Echo servers of the standard library (socketserver; asyncio for evented), for `sockspec bench --compare`.
 
 They are what a Python programmer gets for free: the reference servers
 should be at least as fast, or they are slow for no reason.  Each is the
@@ -10,12 +10,17 @@ reference servers set SO_REUSEADDR, so a restart never fails on TIME_WAIT.
 Unlike the reference handler it does not set TCP_NODELAY: nothing in
 socketserver does, and that is what a user of it gets.
 
+For the evented model the standard library's own is asyncio's
+`start_server`, with the same buffer size and a `drain()` after each write
+(what its documentation asks of every writer).
+
 Run as `python -m sockspec.bench.stdlib_echo MODEL --host H --port P`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import socketserver
 
@@ -24,7 +29,9 @@ CLASSES: dict[str, type[socketserver.TCPServer]] = {
     "forking": socketserver.ForkingTCPServer,
     "threaded": socketserver.ThreadingTCPServer,
 }
+MODELS = (*CLASSES, "evented")
 BUFFER_SIZE = 64 * 1024  # as in reference/handler.py
+ASYNCIO = "asyncio.start_server"
 
 
 class EchoHandler(socketserver.BaseRequestHandler):
@@ -35,15 +42,33 @@ class EchoHandler(socketserver.BaseRequestHandler):
 
 def name(model: str) -> str:
     """How the server for `model` is called in a report."""
-    return f"socketserver.{CLASSES[model].__name__}"
+    return ASYNCIO if model == "evented" else f"socketserver.{CLASSES[model].__name__}"
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await reader.read(BUFFER_SIZE):
+            writer.write(data)
+            await writer.drain()
+    writer.close()
+
+
+async def serve_evented(host: str, port: int) -> None:
+    server = await asyncio.start_server(echo, host, port, reuse_address=True)
+    print(f"listening on {host}:{port} ({ASYNCIO})", flush=True)
+    await server.serve_forever()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=CLASSES)
+    parser.add_argument("model", choices=MODELS)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    if args.model == "evented":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_evented(args.host, args.port))
+        return
     server_class = CLASSES[args.model]
     server_class.allow_reuse_address = True
     with server_class((args.host, args.port), EchoHandler) as server:

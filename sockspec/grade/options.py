@@ -114,7 +114,7 @@ def _check(args: argparse.Namespace) -> None:
     values that cannot work."""
     if args.role == "server":
         if args.model is None:
-            raise UsageError("--model is required for servers (iterative, forking or threaded)")
+            raise UsageError(f"--model is required for servers ({', '.join(MODELS)}): the one the assignment asks for")
         if args.client_binary:
             raise UsageError("--client-binary is for --role client")
         args.reply = args.reply or "echo"

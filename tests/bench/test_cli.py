@@ -55,6 +55,16 @@ class TestReport:
         assert any(line.startswith("load average ") and " before, " in line for line in lines)
         assert any("servers on CPU" in line or "not pinned" in line for line in lines)
 
+    def test_an_evented_server_is_measured_against_the_epoll_baseline_and_asyncio(self):
+        done = run_bench("--impl", "reference.evented", "--compare", "socketserver", "--json", *QUICK)
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        names = [c["name"] for c in report["columns"]]
+        assert names == ["reference.evented", "C baseline", "asyncio.start_server"]
+        assert "roundtrips-10" in [f["key"] for f in report["figures"]]
+        for figure in report["figures"]:
+            assert not figure["errors"] and all(figure["values"][name] > 0 for name in names), figure
+
     def test_json_has_values_samples_and_ratios_and_an_iterative_server_gets_one_client(self):
         done = run_bench("--impl", "reference.iterative", "--compare", "socketserver", "--json", *QUICK)
         assert done.returncode == 0, done.stderr
@@ -86,7 +96,7 @@ class TestBadInput:
         [
             (["--impl", "reference.nosuch"], "--impl reference.nosuch: no such module"),
             (["--impl", "cmd:./server {port}"], "--model iterative|forking|threaded|evented|any is required"),
-            (["--impl", "reference.evented"], "(the models the baselines have), not 'evented'"),
+            (["--impl", "reference.threaded", "--model", "any"], "(the models the baselines have), not 'any'"),
             (["--check-client", "--model", "any"], "(the models the baselines have), not 'any'"),
             (["--impl", "reference.threaded", "--model", "forking"], "is a threaded server, but --model forking"),
             (["--impl", "no_such_server.c", "--model", "threaded"], "no_such_server.c: no such file"),

@@ -306,6 +306,14 @@ _SERVER = [
         models=("evented",),
     ),
     Cause(
+        "hoards-replies",
+        "the server keeps reading from a client that does not read its replies and keeps them all in "
+        "memory, without limit: one such client can make it run out of memory",
+        "writer.write(data)  # asyncio, no await writer.drain();  sock.write(d) ignoring false (Node)",
+        "stop reading from a client while its replies wait to be sent: await drain(), pause(), or "
+        "watch only for writability until the rest is out",
+    ),
+    Cause(
         "fd-setsize",
         "select() is used with descriptors of FD_SETSIZE (1024) or more, which its fd_set cannot hold: "
         "memory is overwritten, or clients past 1024 are never served",

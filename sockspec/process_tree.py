@@ -161,13 +161,14 @@ class ProcessTree:
         return self._statuses.get(pid)
 
     def stop(self, sig: int, grace: float) -> str:
-        """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated."""
+        """Signal the whole tree, wait up to `grace`, then SIGKILL; reap.  Says if it escalated, as
+        a sentence without its subject ("did not exit within 2 s of SIGTERM; killed it")."""
         if self.stopped:
             return ""
         self.stopped = True
         note = ""
         if self._signal(sig) and not self._wait_gone(grace):
-            note = f"it did not exit within {grace:g} s of {signal.Signals(sig).name}; killed it"
+            note = f"did not exit within {grace:g} s of {signal.Signals(sig).name}; killed it"
             self._signal(signal.SIGKILL)
             self._wait_gone(grace)
         self.popen.wait()

@@ -13,8 +13,9 @@ import signal
 from sockspec.failure import Hint
 
 NOT_CONCURRENT = Hint(
-    "the server stops answering while other clients are connected: it must hand each accepted "
-    "connection to a new child process or thread and go straight back to accept()",
+    "the server stops answering while other clients are connected: a forking or threaded server must "
+    "hand each accepted connection to a new child process or thread and go straight back to accept(); "
+    "an evented server must wait for every socket at once (select/poll/epoll), never block in one recv()",
     causes=("not-concurrent", "concurrency-cap"),
     general=True,
 )
@@ -31,6 +32,13 @@ CROWD = Hint(
     "the CPU the others need (block in recv(), or select()/poll(), instead), or every reply is held "
     "back (a sleep before sending, TCP_CORK never taken off)",
     causes=("busy-poll", "not-concurrent"),
+    general=True,
+)
+BEFORE_THE_MODEL = Hint(
+    "an ordinary exchange went wrong before the model could be looked at: the server did not answer "
+    "a client as an echo server must (it closed or reset the connection, or never replied); the "
+    "send/recv, close and lifecycle tests say why",
+    causes=(),
     general=True,
 )
 NOT_CLOSED = Hint(

@@ -117,8 +117,12 @@ def _watch(server: ServerHandle) -> Seen:
         _served(server, second, b"and while client 1 is connected?")
         clients = [first, second]
         for i in range(WATCHED_CLIENTS - len(clients)):
-            clients.append(server.connect(f"client {len(clients) + 1}"))
-            _served(server, clients[-1], b"and with %d others?" % (i + 2))
+            client = server.connect(f"client {len(clients) + 1}")
+            try:
+                _served(server, client, b"and with %d others?" % (i + 2))
+            except SpecFailure:
+                break  # served several at once, then no more: a cap, which the concurrency tests judge
+            clients.append(client)
         found = seen(server, clients)
         assert found.model is not None
         return found

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from sockspec.failure import Hint
+from sockspec.failure import Hint, check
 from sockspec.payloads import pattern
+from sockspec.serverspec import flood
 
 pytestmark = [
     pytest.mark.behaviour(
@@ -25,9 +26,9 @@ pytestmark = [
 ]
 
 BLOCKED_HINT = Hint(
-    "the server serves one client at a time: it must hand each accepted connection to a new child "
-    "process or thread and go straight back to accept() (an evented server must never block on one "
-    "client: non-blocking sockets, and send() only what the socket takes now)",
+    "the server serves one client at a time: a forking or threaded server must hand each accepted "
+    "connection to a new child process or thread and go straight back to accept(); an evented server "
+    "must never block on one client (non-blocking sockets, and send() only what the socket takes now)",
     causes=("not-concurrent", "blocking-send-under-lock"),
 )
 
@@ -78,6 +79,30 @@ def test_flooding_client_does_not_block_others(server):
     server.flood_until_blocked(a, for_good=True)
     b = server.connect("B")
     server.chat(b, b"B does not wait for A")
+
+
+@pytest.mark.replies("echo")
+@pytest.mark.likely_bug(
+    "the server keeps reading from a client that does not read its replies, and keeps every reply in "
+    "memory: it must stop reading from that client until what it owes it is sent (asyncio: await "
+    "writer.drain() after write(); Node: pause when write() returns false, or pipe())",
+    causes=("hoards-replies",),
+)
+def test_client_that_never_reads_is_not_answered_into_memory(server):
+    """Client A sends without ever reading a reply: the server must stop taking A's bytes once the
+    kernel's buffers are full and it cannot send the echo (it waits to send), before it has taken
+    %d MiB from A."""
+    a = server.connect("flooding A")
+    sent = server.flood_until_blocked(a)
+    check(
+        sent < flood.LIMIT,
+        f"the server to stop reading from {a.name}, who reads none of its replies, once the buffers on "
+        "the way are full (a few MiB)",
+        f"it took all {sent >> 20} MiB {a.name} sent and still read on: the replies wait in its memory",
+    )
+
+
+test_client_that_never_reads_is_not_answered_into_memory.__doc__ %= flood.LIMIT >> 20
 
 
 @pytest.mark.replies("echo")

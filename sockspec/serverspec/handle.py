@@ -17,10 +17,11 @@ from collections.abc import Callable
 from sockspec import proc, tcp
 from sockspec.failure import SpecFailure, Transcript, check
 from sockspec.report import FailureParts
-from sockspec.serverspec import flood, hints, idle
+from sockspec.serverspec import flood, hints, idle, mechanism
 from sockspec.serverspec.connection import Client
 from sockspec.serverspec.conversation import Exchange, converse
 from sockspec.serverspec.launch import ServerProcess
+from sockspec.serverspec.mechanism import Seen
 from sockspec.serverspec.replies import EchoReplies, StdinReplies
 from sockspec.timeouts import Deadline, Patience, Timeouts, wait_for
 
@@ -343,6 +344,16 @@ class ServerHandle:
             if limit is not None and limit < needed:
                 return f"{clients} clients at once need {needed} open files; {who} may open only {limit} (ulimit -n)"
         return ""
+
+    def socket_waits(self) -> list[str]:
+        """The calls (accept, recv, ...) threads of the server sit blocked in, each on one socket;
+        empty where /proc cannot tell."""
+        return proc.threads_waiting_on_sockets(self.pid) or []
+
+    def looks_like(self, clients: list[Client]) -> Seen:
+        """What /proc shows of how `clients` (all connected, each served) are served: the model it
+        fits and why, in words (see `sockspec.serverspec.mechanism`)."""
+        return mechanism.seen(self, clients)
 
     def holders(self, client: Client) -> tuple[list[int], list[int]]:
         """Which server processes hold the server's end of `client`'s connection.

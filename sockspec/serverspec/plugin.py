@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sockspec import invocation, plugin, proc, targets
-from sockspec.serverspec import mechanism
+from sockspec.serverspec import auto
 from sockspec.serverspec.handle import ServerHandle
 from sockspec.serverspec.launch import ServerStartError
 from sockspec.serverspec.pool import ServerPool
@@ -189,8 +189,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     worker = hasattr(config, "workerinput")
     try:
         if chosen.impl_given and chosen.targets[0].model == targets.AUTO and not worker:
-            chosen.targets[0], _ = mechanism.find(pool, chosen.targets[0])
-    except (ServerStartError, mechanism.ModelNotFound) as error:
+            chosen.targets[0], _ = auto.find(pool, chosen.targets[0])
+    except (ServerStartError, auto.ModelNotFound) as error:
         plugin.startup_failed(config, error.reason, error.output)
     results = config.stash.get(plugin.RESULTS, None)
     if results is not None and _server_half_runs(config):

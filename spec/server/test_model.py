@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sockspec import proc
 from sockspec.failure import SpecFailure, check
-from sockspec.serverspec import hints, mechanism
+from sockspec.serverspec import hints
+from sockspec.serverspec.mechanism import POOL_WAITERS
 
 pytestmark = pytest.mark.behaviour(
     "the model: each client is served the way the model says", notes="§5 single, §6 processes, §7 threads"
@@ -51,7 +51,7 @@ def looks_like(server, clients) -> str:
     """What /proc shows of how `clients` (all connected) are served, in the words of the models, for
     a failure's HAPPENED."""
     article = "an" if server.model[0] in "aeiou" else "a"
-    return f"{mechanism.seen(server, clients).words}, not {article} {server.model} one"
+    return f"{server.looks_like(clients).words}, not {article} {server.model} one"
 
 
 def check_model(condition: object, server, clients, expected: str, happened: str) -> None:
@@ -243,12 +243,12 @@ def test_evented_threads_wait_for_any_socket_not_one(server):
     waiting: list[str] = []
 
     def loop_waits_for_any() -> bool:
-        waiting[:] = proc.threads_waiting_on_sockets(server.pid) or []
-        return len(waiting) < mechanism.POOL_WAITERS
+        waiting[:] = server.socket_waits()
+        return len(waiting) < POOL_WAITERS
 
     server.wait_state(lambda _: loop_waits_for_any())
     check_model(
-        len(waiting) < mechanism.POOL_WAITERS,
+        len(waiting) < POOL_WAITERS,
         server,
         clients,
         "the threads of an event loop to wait for whichever socket is ready (select, poll, epoll_wait), "

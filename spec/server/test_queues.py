@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.failure import SpecFailure
+
 pytestmark = [
     pytest.mark.behaviour(
         "the two queues: a second client of a single-process server waits, then is served",
@@ -33,7 +35,11 @@ def test_second_client_waits_until_first_leaves(server):
     server.chat(a, b"I am client A")
     b = server.connect("B")
     server.ask(b, b"I am client B")
-    b.expect_silence(server.timeouts.silence)
+    try:
+        b.expect_silence(server.timeouts.silence)
+    except SpecFailure as failure:  # served at once: say what it looks like instead
+        failure.happened += f": {server.looks_like([a, b]).words}, not an iterative one"
+        raise
     a.close()
     server.expect_answer(b, b"I am client B")
     server.chat(b, b"B again")

@@ -180,10 +180,12 @@ _SERVER = [
     ),
     Cause(
         "linger-reset",
-        "SO_LINGER {on, 0} makes close() reset the connection, so replies still on their "
-        "way are lost and the client gets ECONNRESET instead of end of file",
-        "setsockopt(cfd, SOL_SOCKET, SO_LINGER, &(struct linger){1, 0}, ...);",
-        "do not set SO_LINGER; TIME_WAIT is what SO_REUSEADDR is for",
+        "close() resets the connection, so replies still on their way are lost and the client gets "
+        "ECONNRESET instead of end of file: SO_LINGER {on, 0}, or a close() while received data is "
+        "still unread (closing on EPOLLRDHUP or POLLHUP, before recv() returned 0)",
+        "setsockopt(cfd, SOL_SOCKET, SO_LINGER, &(struct linger){1, 0}, ...);  if (ev & EPOLLRDHUP) close(fd);",
+        "do not set SO_LINGER (TIME_WAIT is what SO_REUSEADDR is for); read until recv() returns 0 and "
+        "send every echo before close()",
     ),
     Cause(
         "child-falls-into-accept",

@@ -64,8 +64,14 @@ def _explains(cause: str, test: FailedTest, weight: dict[str, float]) -> bool:
 
 
 def candidates(evidence: list[tuple[str, str]], *guesses: tuple[str, ...]) -> list[str]:
-    """One test's candidate causes: its evidence first, then each guess in turn, each id once."""
-    ordered = [cause for cause, _ in evidence] + [cause for guess in guesses for cause in guess]
+    """One test's candidate causes: its evidence first, then each guess in turn, each id once.
+    Where the bytes fit two causes alike (one finding, two ids: a reply that skips ahead was drained
+    or never sent), the test's own guesses order them."""
+    guessed = [cause for guess in guesses for cause in guess]
+    place = {cause: guessed.index(cause) if cause in guessed else len(guessed) for cause, _ in evidence}
+    first = {words: i for i, (_, words) in reversed(list(enumerate(evidence)))}
+    shown = sorted(evidence, key=lambda finding: (first[finding[1]], place[finding[0]]))
+    ordered = [cause for cause, _ in shown] + guessed
     return [cause for place, cause in enumerate(ordered) if cause in CAUSES and cause not in ordered[:place]]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint
-from sockspec.payloads import pattern
+from sockspec.payloads import flood_bytes, pattern
 
 pytestmark = pytest.mark.behaviour(
     "recv() == 0: a closed connection is noticed, closed and released", notes="§2.2 recv return values"
@@ -73,6 +73,24 @@ def test_half_close_right_after_a_large_message(server):
     echo is still on its way: the whole MiB must come back, then a clean end of file."""
     with server.connect() as client:
         client.echo(pattern(1024 * 1024, seed=3), half_close=True)
+        client.expect_eof()
+
+
+@pytest.mark.likely_bug(
+    "when recv() returns 0 the server closes at once, while echoes of what it read are still waiting "
+    "to be sent (in its own buffers, or on their way through a helper): finish sending, then close(); "
+    "an evented server must not take EPOLLRDHUP/POLLHUP for 'close now'",
+    causes=("linger-reset", "no-close-on-eof"),
+)
+@pytest.mark.replies("echo")
+def test_half_close_while_every_buffer_is_full(server):
+    """Send without reading any echo until no socket buffer has room (the server waits to send),
+    then half-close (shutdown SHUT_WR), and only then read: every byte sent must come back, then a
+    clean end of file."""
+    with server.connect() as client:
+        sent = server.flood_until_blocked(client)
+        client.shutdown_write()
+        client.expect(flood_bytes(sent))
         client.expect_eof()
 
 

@@ -145,3 +145,11 @@ def test_evidence_never_fails_whatever_the_bytes(expected, got, ended, first_sen
         assert cause in causes.CAUSES and words
     if got:
         assert evidence.of_extra(got)[0] in causes.CAUSES
+
+
+def test_a_finding_that_fits_two_causes_alike_is_ordered_by_the_tests_own_guesses():
+    skipped = [("drains-socket", "skips ahead"), ("partial-send-ignored", "skips ahead")]
+    assert diagnosis.candidates(skipped, ("partial-send-ignored",))[:2] == ["partial-send-ignored", "drains-socket"]
+    assert diagnosis.candidates(skipped, ("drains-socket",))[:2] == ["drains-socket", "partial-send-ignored"]
+    strong = [("strlen-on-binary", "cut at a NUL"), *skipped]
+    assert diagnosis.candidates(strong, ("partial-send-ignored",))[0] == "strlen-on-binary"

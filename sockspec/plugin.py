@@ -6,7 +6,8 @@ layer and neither reaching into the other.  This one owns what both halves
 mean the same way:
 
 - the options `--host`, `--sockspec-timeout`, `--sockspec-time-scale`,
-  `--sockspec-results` and `--sockspec-confine` (`common` reads them once);
+  `--sockspec-results` and `--sockspec-confine` (`common` reads them once),
+  and `--lang`, the language every failure speaks (`sockspec.i18n`);
 - a run from any folder (`invocation.anchor`), hypothesis's files kept out
   of the user's folder, and Ctrl-C, however the run was started;
 - the markers every spec test may carry: `behaviour` and `likely_bug`;
@@ -29,10 +30,11 @@ from typing import NoReturn, Protocol
 
 import pytest
 
-from sockspec import diagnosis, invocation, paths, report, timeouts
+from sockspec import diagnosis, i18n, invocation, paths, report, timeouts
 from sockspec.causes import CAUSES
 from sockspec.diagnosis import Diagnosis
 from sockspec.failure import Hint, SpecFailure, Transcript
+from sockspec.i18n import _
 from sockspec.report import FailureParts
 from sockspec.results_file import ResultsFile, family_of
 from sockspec.signals import take_back_ctrl_c
@@ -46,6 +48,7 @@ CONFINE_HELP = (
     "run every program under test under the command prefix in this JSON file (a list of strings): "
     "the sandbox of sockspec grade"
 )
+LANG_HELP = "the language of failures and the diagnosis: {} (default: from LANGUAGE, LC_ALL, LC_MESSAGES, LANG)"
 DEFAULT_HOST = "127.0.0.1"
 
 
@@ -81,6 +84,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help=SCALE_HELP)
     group.addoption("--sockspec-results", metavar="FILE", help=RESULTS_HELP)
     group.addoption("--sockspec-confine", metavar="FILE", help=CONFINE_HELP)
+    languages = i18n.languages()
+    group.addoption("--lang", choices=languages, help=LANG_HELP.format(", ".join(languages)))
     parser.addini("sockspec_timeouts", TIMEOUT_HELP, type="args", default=[])
 
 
@@ -99,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "likely_bug(text, causes): the usual cause when this test fails, and its ids in sockspec.causes"
     )
+    i18n.use(config.getoption("lang") or i18n.from_environment())
     config.stash[COMMON] = _common(config)
     # hypothesis keeps files (its cache of constants) in ./.hypothesis: not in the user's folder.
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(paths.user_cache("hypothesis")))
@@ -192,7 +198,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     behaviour = item.get_closest_marker("behaviour")
-    meta = {"family": family_of(item), "behaviour": behaviour.args[0] if behaviour else ""}
+    meta = {"family": family_of(item), "behaviour": _(behaviour.args[0]) if behaviour else ""}
     rep.user_properties.append(("sockspec", meta))
     handle = item.stash.get(HANDLE, None)
     if handle is None or call.excinfo is None or not rep.failed or not call.excinfo.errisinstance(SpecFailure):
@@ -219,7 +225,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         signal_hints=parts.signal_hints,
     )
     rep.longrepr = report.as_longrepr(text, failure, item.location)
-    meta.update(summary=str(failure), likely_bug=str(failure.likely_bug or likely), reproduce=reproduce)
+    meta.update(summary=str(failure), likely_bug=_(failure.likely_bug or likely), reproduce=reproduce)
     meta.update(causes=causes, evidence={cause: words for cause, words in reversed(failure.evidence)})
 
 
@@ -273,7 +279,7 @@ def _behaviour_text(item: pytest.Item) -> str:
     if behaviour is None:
         return item.name
     notes = behaviour.kwargs.get("notes")
-    return behaviour.args[0] + (f" (notes {notes})" if notes else "")
+    return _(behaviour.args[0]) + (_(" (notes {section})").format(section=_(notes)) if notes else "")
 
 
 def _did(item: pytest.Item) -> str:

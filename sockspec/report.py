@@ -16,17 +16,56 @@ Layout (one heading per line, so it also reads well in a grader's report):
 
 from __future__ import annotations
 
+import re
 import signal
-import textwrap
+import unicodedata
 from dataclasses import dataclass
 
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 
 from sockspec.failure import SpecFailure
+from sockspec.i18n import N_, _
 from sockspec.paths import PROJECT
 
 WIDTH = 100
+LABEL_WIDTH = 11
+# A word, or a single character of a script written without spaces (Chinese), or spaces.
+_TOKENS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+")
+
+
+def width(text: str) -> int:
+    """The columns `text` takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(label: str, columns: int = LABEL_WIDTH) -> str:
+    """`label` followed by spaces up to `columns` columns (at least one)."""
+    return label + " " * max(1, columns - width(label))
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` columns, broken at spaces, or between Chinese
+    characters; a word longer than a line (a byte string) is cut, as textwrap cuts it."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(text):
+        if token.isspace():
+            line += " " if line else ""
+            continue
+        while token:
+            if width(line + token) <= columns:
+                line, token = line + token, ""
+            elif line:
+                lines.append(line.rstrip())
+                line = ""
+            else:
+                cut = max([i for i in range(1, len(token) + 1) if width(token[:i]) <= columns] or [1])
+                lines.append(token[:cut])
+                token = token[cut:]
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 @dataclass(frozen=True)
@@ -43,14 +82,21 @@ class FailureParts:
 
 
 def _field(name: str, text: str) -> list[str]:
-    lines = textwrap.wrap(text, WIDTH - 12) or [""]
-    return [f"{name:<11} {lines[0]}"] + [f"{'':<11} {line}" for line in lines[1:]]
+    lines = wrap(text, WIDTH - LABEL_WIDTH - 1) or [""]
+    return [pad(_(name)) + lines[0]] + [pad("") + line for line in lines[1:]]
 
 
 def _block(name: str, lines: list[str]) -> list[str]:
     if not lines:
-        return [f"{name:<11} (none)"]
-    return [name] + [f"  {line}" for line in lines]
+        return [pad(_(name)) + _("(none)")]
+    return [_(name)] + [f"  {line}" for line in lines]
+
+
+# The labels of a failure, translated where they are shown.
+LABELS = (
+    N_("BEHAVIOUR"), N_("DID"), N_("EXPECTED"), N_("HAPPENED"), N_("NOTE"), N_("LIKELY BUG"), N_("TRANSCRIPT"),
+    N_("SERVER"), N_("CLIENT"), N_("OUTPUT"), N_("STDOUT"), N_("STDERR"), N_("REPRODUCE"),
+)  # fmt: skip
 
 
 def signal_hint(exit_description: str, hints: dict[signal.Signals, str]) -> str:
@@ -71,7 +117,7 @@ def reproduce(options: str, item: pytest.Item) -> str:
         path = item.path.relative_to(PROJECT)
     else:
         path = item.path
-    _, _, names = item.nodeid.partition("::")
+    names = item.nodeid.partition("::")[2]
     quoted = f"{path}::{names}".replace("'", "'\\''")  # always quoted, as test ids mostly need to be
     return f"pytest {options} '{quoted}'"
 
@@ -100,17 +146,23 @@ def render(
     hints = [signal_hint(exit_description, signal_hints), failure.likely_bug or likely_bug]
     lines = [
         *_field("BEHAVIOUR", behaviour),
-        *_field("DID", did),
-        *_field("EXPECTED", failure.expected),
-        *_field("HAPPENED", failure.happened),
+        *_field("DID", _(did)),
+        *_field("EXPECTED", _(failure.expected)),
+        *_field("HAPPENED", _(failure.happened)),
         *(_field("NOTE", note) if note else []),
-        *_field("LIKELY BUG", "; or ".join(dict.fromkeys(h for h in hints if h)) or "see the transcript"),
+        *_field("LIKELY BUG", likely_bug_text(hints)),
         *_block("TRANSCRIPT", transcript),
         *_field(program, program_line),
         *(line for label, lines in outputs.items() for line in _block(label, lines)),
-        f"{'REPRODUCE':<11} {reproduce}",
+        pad(_("REPRODUCE")) + reproduce,
     ]
     return "\n".join(lines)
+
+
+def likely_bug_text(hints: list[str]) -> str:
+    """The hints a failure has, translated, as one line."""
+    shown = dict.fromkeys(_(hint) for hint in hints if hint)
+    return _("; or ").join(shown) or _("see the transcript")
 
 
 def as_longrepr(text: str, failure: SpecFailure, location: tuple[str, int | None, str]) -> ExceptionChainRepr:
@@ -119,7 +171,7 @@ def as_longrepr(text: str, failure: SpecFailure, location: tuple[str, int | None
     one-line `failure`. It survives pytest-xdist's trip from worker to controller, which a plain
     string would too, but then as the summary line as well.
     """
-    path, lineno, _ = location
+    path, lineno = location[:2]
     crash = ReprFileLocation(path, (lineno or 0) + 1, " ".join(str(failure).split()))
     traceback = ReprTraceback([ReprEntryNative([text + "\n"])], None, "native")
     return ExceptionChainRepr([(traceback, crash, None)])

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from sockspec.causes import CAUSES
+from sockspec.i18n import _, ngettext
 
 EVIDENCE_WEIGHT = 3.0  # what the bytes showed, against 1 for a test's first guess
 MOST = 4  # causes named at most: past that, the program is not one with a few bugs
@@ -68,10 +69,10 @@ def candidates(evidence: list[tuple[str, str]], *guesses: tuple[str, ...]) -> li
     Where the bytes fit two causes alike (one finding, two ids: a reply that skips ahead was drained
     or never sent), the test's own guesses order them."""
     guessed = [cause for guess in guesses for cause in guess]
-    place = {cause: guessed.index(cause) if cause in guessed else len(guessed) for cause, _ in evidence}
-    first = {words: i for i, (_, words) in reversed(list(enumerate(evidence)))}
+    place = {cause: guessed.index(cause) if cause in guessed else len(guessed) for cause, _words in evidence}
+    first = {words: i for i, (_cause, words) in reversed(list(enumerate(evidence)))}
     shown = sorted(evidence, key=lambda finding: (first[finding[1]], place[finding[0]]))
-    ordered = [cause for cause, _ in shown] + guessed
+    ordered = [cause for cause, _words in shown] + guessed
     return [cause for place, cause in enumerate(ordered) if cause in CAUSES and cause not in ordered[:place]]
 
 
@@ -82,12 +83,15 @@ def lines(found: list[dict[str, Any]], short: dict[str, str]) -> list[str]:
     for number, cause in enumerate(found, 1):
         catalog = CAUSES[cause["id"]]
         tests = [short.get(nodeid, nodeid) for nodeid in cause["tests"]]
-        shown = ", ".join(tests[:4]) + (f" and {len(tests) - 4} more" if len(tests) > 4 else "")
-        out.append(f"{number}. {cause['id']}: {catalog.words}")
+        shown = ", ".join(tests[:4])
+        if len(tests) > 4:
+            more = len(tests) - 4
+            shown = ngettext("{tests} and {more} more", "{tests} and {more} more", more).format(tests=shown, more=more)
+        out.append(f"{number}. {cause['id']}: {_(catalog.words)}")
         if cause["evidence"]:
-            out.append(f"   evidence: {cause['evidence']}")
-        out.append(f"   failed: {shown}")
-        out.append(f"   usually: {catalog.line}   fix: {catalog.fix}")
+            out.append("   " + _("evidence: {evidence}").format(evidence=_(cause["evidence"])))
+        out.append("   " + _("failed: {tests}").format(tests=shown))
+        out.append("   " + _("usually: {line}   fix: {fix}").format(line=catalog.line, fix=_(catalog.fix)))
     return out
 
 
@@ -111,6 +115,7 @@ class Diagnosis:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         found = self.causes()
         if found:
-            terminalreporter.section("DIAGNOSIS: the likely bug" + ("s" if len(found) > 1 else ""), sep="=")
+            title = ngettext("DIAGNOSIS: the likely bug", "DIAGNOSIS: the likely bugs", len(found))
+            terminalreporter.section(title, sep="=")
             for line in lines(found, self._short):
                 terminalreporter.write_line(line)

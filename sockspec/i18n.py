@@ -30,6 +30,8 @@ ENGLISH = "en"
 LOCALE_DIR = Path(os.environ.get("SOCKSPEC_LOCALE_DIR") or Path(__file__).parent / "locale")
 # The locale variables, in the order gettext reads them.
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+# Chinese written in traditional characters: not read as zh_CN.
+TRADITIONAL = ("zh_TW", "zh_HK", "zh_MO")
 
 _translation: gettext.NullTranslations = gettext.NullTranslations()
 _language = ENGLISH
@@ -57,11 +59,12 @@ def _match(wanted: str, known: list[str]) -> str:
     name = wanted.split(".")[0].split("@")[0]
     if name in ("", "C", "POSIX"):
         return ""
-    language = name.split("_")[0]
     if name in known:
         return name
+    if name in TRADITIONAL:
+        return ""
     # zh_SG or plain zh reads Simplified Chinese; en_GB reads English.
-    return next((lang for lang in known if lang.split("_")[0] == language and lang != "zh_TW"), "")
+    return next((lang for lang in known if lang.split("_")[0] == name.split("_")[0]), "")
 
 
 def use(language: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sockspec import invocation, plugin, proc, targets
+from sockspec.i18n import _, ngettext
 from sockspec.serverspec import auto
 from sockspec.serverspec.handle import ServerHandle
 from sockspec.serverspec.launch import ServerStartError
@@ -119,7 +120,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not _server_half_runs(config):
         return []
     lines = [f"sockspec: {t.impl} (model {t.model}, reply {t.reply})" for t in chosen.targets]
-    lines += [f"sockspec: --model auto found {t.model}: {t.found}" for t in chosen.targets if t.found]
+    found = _("--model auto found {model}: {words}")
+    lines += ["sockspec: " + found.format(model=t.model, words=_(t.found)) for t in chosen.targets if t.found]
     where = f"{chosen.host}:{chosen.fixed_port} (fixed)" if chosen.fixed_port else f"host {chosen.host}"
     lines.append(f"sockspec: {where}; waits {plugin.common(config).timeouts.describe()}")
     return lines
@@ -189,7 +191,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     worker = hasattr(config, "workerinput")
     try:
         if chosen.impl_given and chosen.targets[0].model == targets.AUTO and not worker:
-            chosen.targets[0], _ = auto.find(pool, chosen.targets[0])
+            chosen.targets[0] = auto.find(pool, chosen.targets[0])[0]
     except (ServerStartError, auto.ModelNotFound) as error:
         plugin.startup_failed(config, error.reason, error.output)
     results = config.stash.get(plugin.RESULTS, None)
@@ -226,7 +228,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if POOL in config.stash and config.stash[POOL].stop_notes:
         notes = config.stash[POOL].stop_notes
-        terminalreporter.write_line(f"sockspec: {len(notes)} server(s) had to be killed at teardown; first: {notes[0]}")
+        killed = ngettext(
+            "{n} server had to be killed at teardown: {note}",
+            "{n} servers had to be killed at teardown; first: {note}",
+            len(notes),
+        )
+        terminalreporter.write_line("sockspec: " + killed.format(n=len(notes), note=_(notes[0])))
 
 
 @pytest.fixture(scope="session")
@@ -268,4 +275,4 @@ def server(start_server: Callable[..., ServerHandle]) -> ServerHandle:
     try:
         return start_server()
     except ServerStartError as error:
-        pytest.fail(f"the server does not start: {error.reason}", pytrace=False)
+        pytest.fail(_("the server does not start: {reason}").format(reason=_(error.reason)), pytrace=False)

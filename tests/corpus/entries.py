@@ -496,16 +496,17 @@ def run(
     env: dict[str, str] | None = None,
     waits: dict[str, float] | None = None,
     model: str | None = None,
+    options: tuple[str, ...] = (),
 ) -> RunResult:
     """Run the spec (or only the test functions named) against `entry` in a pytest of its own.
 
     `waits` overrides named deadlines (`--sockspec-timeout NAME=SECONDS`); `model`, the program's
-    own (see `command`).
+    own (see `command`); `options` are added to the command line as they are (`--lang zh_CN`).
     """
     with tempfile.TemporaryDirectory(prefix="sockspec-corpus-") as scratch_name:
         scratch = Path(scratch_name)
         results = scratch / "results.jsonl"
-        argv = command(entry, scratch, results, only, waits, model)
+        argv = command(entry, scratch, results, only, waits, model) + list(options)
         started = time.monotonic()
         # Same process group as us: Ctrl-C reaches the run too, and it stops its servers.
         process = subprocess.Popen(

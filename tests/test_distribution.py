@@ -32,9 +32,14 @@ class Installed:
     wheel: Path
     venv: Path
 
-    def run(self, *command: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-        """A command of the environment's (pytest, sockspec), in `cwd`, with nothing of the checkout's."""
+    def run(
+        self, *command: str, cwd: Path, timeout: float = 300, locale: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """A command of the environment's (pytest, sockspec), in `cwd`, with nothing of the checkout's;
+        with `locale`, those locale variables instead of this process's."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "VIRTUAL_ENV"))}
+        if locale is not None:
+            env = {k: v for k, v in env.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")} | locale
         env["PATH"] = f"{self.venv / 'bin'}:{env['PATH']}"
         env["XDG_CACHE_HOME"] = str(self.venv.parent / "cache")
         return subprocess.run(
@@ -93,6 +98,7 @@ def test_the_wheel_is_plain_and_holds_no_generic_top_level_name(installed: Insta
     assert "sockspec/spec/server/test_send_recv.py" in names and "sockspec/reference/threaded.py" in names
     assert {"sockspec/bench/c/echo_server.c", "sockspec/bench/c/epoll_echo_server.c"} <= set(names)
     assert {"sockspec/grade/platforms/install.sh", "sockspec/grade/platforms/run_autograder"} <= set(names)
+    assert "sockspec/locale/zh_CN/LC_MESSAGES/sockspec.mo" in names
 
 
 def test_version_and_usage(installed: Installed, tmp_path):
@@ -132,6 +138,17 @@ def test_a_failure_reproduces_from_the_students_folder(installed: Installed, tmp
     (line,) = [line for line in done.stdout.splitlines() if line.startswith("REPRODUCE")]
     again = installed.run(*line.split(None, 1)[1].replace("'", "").split(), cwd=folder)
     assert again.returncode == 1 and "1 failed" in again.stdout, again.stdout[-3000:]
+
+
+def test_a_student_whose_locale_is_chinese_reads_the_failure_in_chinese(installed: Installed, tmp_path):
+    folder = empty_folder(tmp_path, CORPUS / "servers" / "buggy" / "strlen_send.c")
+    argv = ("pytest", "--impl", "strlen_send.c", "--model", "threaded", "-q", "-k", "nul_bytes")
+    chinese = installed.run(*argv, cwd=folder, locale={"LANG": "zh_CN.UTF-8"})
+    assert chinese.returncode == 1 and "可能的错误" in chinese.stdout, chinese.stdout[-3000:]
+    assert "strlen-on-binary" in chinese.stdout and "LIKELY BUG" not in chinese.stdout, chinese.stdout[-3000:]
+    english = installed.run(*argv, "--lang", "en", cwd=folder, locale={"LANG": "zh_CN.UTF-8"})
+    assert english.returncode == 1 and "LIKELY BUG" in english.stdout, english.stdout[-3000:]
+    assert left_behind(folder, "strlen_send.c") == []
 
 
 def test_grade_and_bench(installed: Installed, tmp_path):

@@ -12,6 +12,8 @@ guesses.
 
 from __future__ import annotations
 
+from sockspec.i18n import _, ngettext
+
 Finding = tuple[str, str]  # (cause id, what the bytes showed)
 
 # A reply that repeats the start of the stream after this many bytes repeats earlier messages.
@@ -58,8 +60,16 @@ def _skipped_ahead(expected: bytes, got: bytes, at: int) -> list[Finding]:
     if later < 0:
         return []
     if later - at < LOST_CHUNK:
-        return [("drops-bytes", f"{later - at} byte(s) at byte {at} were left out of the reply")]
-    words = f"the reply skips ahead at byte {at}: {later - at} bytes sent there never came back"
+        lost = later - at
+        words = ngettext(
+            "{count} byte at byte {at} was left out of the reply",
+            "{count} bytes at byte {at} were left out of the reply",
+            lost,
+        )
+        return [("drops-bytes", words.format(count=lost, at=at))]
+    words = _("the reply skips ahead at byte {at}: {count} bytes sent there never came back").format(
+        at=at, count=later - at
+    )
     return [("drains-socket", words), ("partial-send-ignored", words)]
 
 
@@ -69,9 +79,11 @@ def of_extra(extra: bytes) -> Finding:
     if len(extra) > 1 and extra.count(0) * 2 >= len(extra):
         return (
             "sends-whole-buffer",
-            f"{len(extra)} more bytes follow what was sent, mostly NUL bytes: the rest of a buffer",
+            _("{count} more bytes follow what was sent, mostly NUL bytes: the rest of a buffer").format(
+                count=len(extra)
+            ),
         )
-    return "adds-bytes", f"bytes that were never sent follow the reply: {extra[:24]!r}"
+    return "adds-bytes", _("bytes that were never sent follow the reply: {extra}").format(extra=repr(extra[:24]))
 
 
 def _first_difference(expected: bytes, got: bytes) -> int:
@@ -84,8 +96,11 @@ def _cut_at_nul(expected: bytes, got: bytes, at: int, ended: bool) -> Finding | 
     """The reply stops, or skips ahead, exactly where the data holds a NUL byte."""
     if not got or at >= len(expected) or expected[at] != 0 or (at < len(got) and got[at] == 0):
         return None  # nothing at all came back: a NUL first is no evidence, the reply may just be late
-    where = "stops" if at == len(got) else "skips ahead"
-    return "strlen-on-binary", f"the reply {where} at byte {at}, exactly where the data holds a NUL byte"
+    if at == len(got):
+        words = _("the reply stops at byte {at}, exactly where the data holds a NUL byte")
+    else:
+        words = _("the reply skips ahead at byte {at}, exactly where the data holds a NUL byte")
+    return "strlen-on-binary", words.format(at=at)
 
 
 def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
@@ -104,14 +119,17 @@ def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
     else:
         rest_follows = got == extra == b"\0" and 0 not in expected[at : at + 2]
     if extra in (b"\0", b"\n") and rest_follows:
-        name = "a NUL byte" if extra == b"\0" else "a newline"
-        return "adds-bytes", f"{name} that was never sent comes back after byte {at}"
+        if extra == b"\0":
+            words = _("a NUL byte that was never sent comes back after byte {at}")
+        else:
+            words = _("a newline that was never sent comes back after byte {at}")
+        return "adds-bytes", words.format(at=at)
     return None
 
 
 def _crlf(expected: bytes, got: bytes) -> Finding | None:
     if b"\r\n" in expected and got and expected.replace(b"\r\n", b"\n").startswith(got) and got != expected[: len(got)]:
-        return "drops-bytes", "every \\r\\n that was sent comes back as \\n"
+        return "drops-bytes", _("every \\r\\n that was sent comes back as \\n")
     return None
 
 
@@ -123,13 +141,13 @@ def _repeats_earlier(expected: bytes, got: bytes, at: int, first_sent: bytes) ->
     if expected.find(got[at : at + LOST_CHUNK], at + 1) >= 0:
         return None  # the data goes on from later in the stream (periodic data looks like its start)
     if got[at:].startswith(start[: len(got) - at]) and len(got) - at >= REPEAT_MIN:
-        return "buffer-never-cleared", f"at byte {at} the reply starts over with what was sent first"
+        return "buffer-never-cleared", _("at byte {at} the reply starts over with what was sent first").format(at=at)
     return None
 
 
 def _last_byte_dropped(expected: bytes, got: bytes) -> Finding | None:
     if len(expected) > 1 and got == expected[:-1]:
-        return "drops-bytes", "everything but the last byte came back"
+        return "drops-bytes", _("everything but the last byte came back")
     return None
 
 
@@ -139,7 +157,7 @@ REPLACEMENT = "\ufffd".encode()  # what decoding with errors='replace' puts for 
 def _decoded(expected: bytes, got: bytes) -> Finding | None:
     """The data was decoded as text: bytes that are not UTF-8 came back as U+FFFD."""
     if REPLACEMENT in got and REPLACEMENT not in expected:
-        return "decodes-text", "bytes that are not UTF-8 text came back as U+FFFD (\\xef\\xbf\\xbd): decoded as text"
+        return "decodes-text", _("bytes that are not UTF-8 text came back as U+FFFD (\\xef\\xbf\\xbd): decoded as text")
     return None
 
 
@@ -147,12 +165,15 @@ def of_shown(reply: bytes, shown: int, printed: bytes) -> list[Finding]:
     """Findings about a client that showed only the first `shown` bytes of `reply` (in order) in
     what it `printed`."""
     if REPLACEMENT in printed and REPLACEMENT not in reply:
-        return [("decodes-text", "bytes that are not UTF-8 text were printed as U+FFFD: decoded as text")]
+        return [("decodes-text", _("bytes that are not UTF-8 text were printed as U+FFFD: decoded as text"))]
     if 0 < shown < len(reply) and reply[shown] == 0:
-        return [("strlen-on-binary", f"the output stops at byte {shown} of the reply, where it holds a NUL byte")]
+        words = _("the output stops at byte {shown} of the reply, where it holds a NUL byte")
+        return [("strlen-on-binary", words.format(shown=shown))]
     if shown == len(reply) - 1 and len(reply) > 1:
-        return [("drops-bytes", "all of the reply but its last byte is shown")]
+        return [("drops-bytes", _("all of the reply but its last byte is shown"))]
     after = reply[shown + 1 : shown + 9]
     if len(after) >= 4 and after in printed and reply[shown : shown + 9] not in printed:
-        return [("drops-bytes", f"byte {shown} of the reply is missing, and what follows it is shown")]
+        return [
+            ("drops-bytes", _("byte {shown} of the reply is missing, and what follows it is shown").format(shown=shown))
+        ]
     return []

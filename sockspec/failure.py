@@ -13,6 +13,8 @@ import re
 import threading
 import time
 
+from sockspec.i18n import _, ngettext
+
 
 class Hint(str):
     """A likely bug in words, with the ids of the causes it names (sockspec.causes), most likely
@@ -44,7 +46,7 @@ class SpecFailure(AssertionError):
         # What the bytes themselves showed (sockspec.evidence): (cause id, words), strongest first.
         self.evidence: list[tuple[str, str]] = []
         self.received = b""  # the reply that came instead, where one was expected
-        super().__init__(f"expected {expected}; {happened}")
+        super().__init__(_("expected {expected}; {happened}").format(expected=expected, happened=happened))
 
 
 def check(condition: object, expected: str, happened: str, likely_bug: str = "") -> None:
@@ -56,23 +58,34 @@ def check(condition: object, expected: str, happened: str, likely_bug: str = "")
 def preview(data: bytes, limit: int = 24) -> str:
     """A short, printable picture of some bytes, with their count."""
     shown = repr(bytes(data[:limit]))
-    count = f"{len(data)} byte" + ("" if len(data) == 1 else "s")
+    count = byte_count(len(data))
     return shown + (f"... ({count})" if len(data) > limit else f" ({count})")
+
+
+def byte_count(count: int) -> str:
+    """'1 byte', '5 bytes', in words."""
+    return ngettext("{count} byte", "{count} bytes", count).format(count=count)
 
 
 def describe_difference(expected: bytes, got: bytes) -> str:
     """Where `got` stops matching `expected`, in words."""
     if got == expected:
-        return "the same bytes"
+        return _("the same bytes")
     if expected.startswith(got):
-        return f"only the first {len(got)} of {len(expected)} bytes"
+        return ngettext(
+            "only the first {got} of {total} byte", "only the first {got} of {total} bytes", len(expected)
+        ).format(got=len(got), total=len(expected))
     offset = next(
         (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
         min(len(expected), len(got)),
     )
     if offset == len(expected):
-        return f"all {len(expected)} bytes, then {len(got) - offset} more: {preview(got[offset:])}"
-    return f"{preview(got)}, wrong from byte {offset} on, where {preview(expected[offset:])} was due"
+        return ngettext(
+            "all {total} byte, then {more} more: {extra}", "all {total} bytes, then {more} more: {extra}", len(expected)
+        ).format(total=len(expected), more=len(got) - offset, extra=preview(got[offset:]))
+    return _("{got}, wrong from byte {offset} on, where {due} was due").format(
+        got=preview(got), offset=offset, due=preview(expected[offset:])
+    )
 
 
 class Transcript:
@@ -99,9 +112,10 @@ class Transcript:
             entries = list(self._entries)
             dropped = self._dropped
         events = _merge_runs(entries)
-        skipped = dropped + sum(count for *_, count in events[:-limit]) if len(events) > limit else dropped
-        shown = [f"{at:7.3f}s {who}: {what}" for at, who, what, _ in events[-limit:]]
-        return ([f"... {skipped} earlier events"] if skipped else []) + shown
+        skipped = dropped + sum(count for *_rest, count in events[:-limit]) if len(events) > limit else dropped
+        shown = [f"{at:7.3f}s {who}: {what}" for at, who, what, _count in events[-limit:]]
+        earlier = ngettext("... {count} earlier event", "... {count} earlier events", skipped)
+        return ([earlier.format(count=skipped)] if skipped else []) + shown
 
 
 def _merge_runs(entries: list[tuple[float, str, str]]) -> list[tuple[float, str, str, int]]:
@@ -113,7 +127,7 @@ def _merge_runs(entries: list[tuple[float, str, str]]) -> list[tuple[float, str,
     merged: list[tuple[float, str, str, int]] = []
     first = last = -1
     for at, who, what in entries:
-        prefix, _, number = who.rpartition(" ")
+        prefix, _space, number = who.rpartition(" ")
         general = re.sub(rf"\b{number}\b", "N", what, count=1) if number.isdigit() else what
         if merged and number.isdigit() and int(number) == last + 1:
             m_at, m_who, m_what, m_count = merged[-1]

@@ -18,6 +18,8 @@ import termios
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sockspec.i18n import _, ngettext
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -266,23 +268,30 @@ class TreeState:
     def describe(self) -> str:
         """One line a student can compare with `ps` and `ls /proc/PID/fd`."""
         if not self.alive:
-            return f"pid {self.pid}: no longer running"
-        parts = [
-            f"pid {self.pid} (state {self.state})",
-            f"{len(self.children)} child process(es)",
-            f"{len(self.zombies)} zombie(s)",
-            f"{self.threads} thread(s)",
-            f"{self.fds} open fd(s)",
-        ]
+            return _("pid {pid}: no longer running").format(pid=self.pid)
+        count = len(self.zombies)
         if self.zombies:
-            parts[2] += f" ({pids(self.zombies)})"
-        return ", ".join(parts)
+            zombies = ngettext("{count} zombie ({pids})", "{count} zombies ({pids})", count)
+        else:
+            zombies = ngettext("{count} zombie", "{count} zombies", count)
+        return _("pid {pid} (state {state}), {children}, {zombies}, {threads}, {fds}").format(
+            pid=self.pid,
+            state=self.state,
+            children=ngettext("{count} child process", "{count} child processes", len(self.children)).format(
+                count=len(self.children)
+            ),
+            zombies=zombies.format(count=count, pids=pids(self.zombies)),
+            threads=ngettext("{count} thread", "{count} threads", self.threads).format(count=self.threads),
+            fds=ngettext("{count} open fd", "{count} open fds", self.fds).format(count=self.fds),
+        )
 
 
 def pids(numbers: tuple[int, ...] | list[int], shown: int = 6) -> str:
     """A list of process ids, shortened when long: '41, 42, 43, ... (26 in all)'."""
     listed = ", ".join(map(str, numbers[:shown]))
-    return listed + (f", ... ({len(numbers)} in all)" if len(numbers) > shown else "")
+    if len(numbers) <= shown:
+        return listed
+    return _("{listed}, ... ({count} in all)").format(listed=listed, count=len(numbers))
 
 
 def ancestors(pid: int, table: dict[int, ProcStat]) -> set[int]:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sockspec.i18n import N_, _, ngettext
+
 T = TypeVar("T")
 
 
@@ -203,12 +205,28 @@ class Patience:
         kind, first = self.first_miss
         shorter = self.current()
         waits = ", ".join(f"{k} {getattr(shorter, k):g} s" for k in SHORTENED)
-        mute = ""
-        if self.mute():
-            mute = (
-                "; it has not answered anything yet"
-                if not self.ever_answered
-                else f"; it has missed reply deadlines in {len(self.reply_misses)} tests"
+        misses = len(self.reply_misses)
+        if not self.mute():
+            note = _(
+                "the {who} missed the {seconds:g} s {kind} deadline in {test}, so later waits give up sooner ({waits})"
             )
-        missed = f"the {who} missed the {getattr(self.full, kind):g} s {kind} deadline in {first}{mute}"
-        return f"{missed}, so later waits give up sooner ({waits})"
+        elif not self.ever_answered:
+            note = _(
+                "the {who} missed the {seconds:g} s {kind} deadline in {test}; it has not answered anything yet, "
+                "so later waits give up sooner ({waits})"
+            )
+        else:
+            note = ngettext(
+                "the {who} missed the {seconds:g} s {kind} deadline in {test}; it has missed reply deadlines in "
+                "{count} test, so later waits give up sooner ({waits})",
+                "the {who} missed the {seconds:g} s {kind} deadline in {test}; it has missed reply deadlines in "
+                "{count} tests, so later waits give up sooner ({waits})",
+                misses,
+            )
+        return note.format(
+            who=_(WHO.get(who, who)), seconds=getattr(self.full, kind), kind=kind, test=first, count=misses, waits=waits
+        )
+
+
+# Who missed a deadline, in Patience's note.
+WHO = {"server": N_("server"), "client": N_("client")}

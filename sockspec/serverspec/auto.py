@@ -11,8 +11,10 @@ it is for the spec's tests to say, once the model is known.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from sockspec.failure import SpecFailure
+from sockspec.i18n import _
 from sockspec.serverspec.connection import Client
 from sockspec.serverspec.handle import ServerHandle
 from sockspec.serverspec.mechanism import Seen, seen
@@ -45,7 +47,9 @@ def find(pool: ServerPool, target: Target) -> tuple[Target, str]:
         found = _watch(server)
     except SpecFailure as failure:
         raise ModelNotFound(
-            f"--model auto cannot tell the model: it expected {failure.expected}, but {failure.happened}",
+            _("--model auto cannot tell the model: it expected {expected}, but {happened}").format(
+                expected=failure.expected, happened=failure.happened
+            ),
             process.output.last_lines(),
         ) from None
     except ModelNotFound as error:
@@ -83,11 +87,15 @@ def _watch(server: ServerHandle) -> Seen:
     _served(server, second, b"now that client 1 has gone?")
     found = seen(server, [second])
     if found.model is not None:
+        # What it looks like, without the model's name after the colon (a Chinese one, too).
+        how = re.split("[:\uff1a]", found.words)[0]
         raise ModelNotFound(
-            f"--model auto found no model that fits: the server serves one client at a time (client 2 waited "
-            f"until client 1 left), yet {found.words.split(':')[0]}"
+            _(
+                "--model auto found no model that fits: the server serves one client at a time (client 2 waited "
+                "until client 1 left), yet {how}"
+            ).format(how=how)
         )
-    return Seen("iterative", "it serves one client at a time, in its own process: an iterative server")
+    return Seen("iterative", _("it serves one client at a time, in its own process: an iterative server"))
 
 
 def _served(server: ServerHandle, client: Client, message: bytes) -> None:

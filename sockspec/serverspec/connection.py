@@ -16,15 +16,18 @@ from collections.abc import Callable
 
 from sockspec import evidence
 from sockspec.failure import Hint, SpecFailure, Transcript, preview
+from sockspec.i18n import N_, _
 from sockspec.serverspec.conversation import Exchange, converse, error_name
 from sockspec.timeouts import LOOK_INTERVAL, Deadline, Timeouts
 
 RECV_SIZE = 65536
 
 RESET_HINT = Hint(
-    "the server resets the connection instead of closing it: it sets SO_LINGER to 0, or closes the "
-    "socket while received data is still unread in it; either way the kernel drops whatever it had "
-    "not yet sent",
+    N_(
+        "the server resets the connection instead of closing it: it sets SO_LINGER to 0, or closes the "
+        "socket while received data is still unread in it; either way the kernel drops whatever it had "
+        "not yet sent"
+    ),
     causes=("linger-reset", "drains-socket"),
 )
 
@@ -66,7 +69,9 @@ class StallWatch:
         return now - self._blocked_since >= self.seconds
 
     def describe(self) -> str:
-        return f"for {self.seconds:g} s, while every thread of the server sat blocked waiting for something else"
+        return _("for {seconds:g} s, while every thread of the server sat blocked waiting for something else").format(
+            seconds=self.seconds
+        )
 
 
 class Client:
@@ -111,14 +116,18 @@ class Client:
             if isinstance(error, ConnectionRefusedError):
                 # What happened, not why: the test's usual cause says why a server ends or stops listening.
                 raise SpecFailure(
-                    f"to connect to {host}:{port}",
-                    "the connection was refused: nothing listens on that port any more (the server exited "
-                    "or closed its listening socket: see its state and output below)",
+                    _("to connect to {host}:{port}").format(host=host, port=port),
+                    _(
+                        "the connection was refused: nothing listens on that port any more (the server exited "
+                        "or closed its listening socket: see its state and output below)"
+                    ),
                 ) from None
             raise SpecFailure(
-                f"to connect to {host}:{port} within {self.connect_seconds:g} s",
-                f"connect() failed: {error.strerror or 'timed out'}",
-                "the server's queue of completed connections is full: it stopped calling accept()",
+                _("to connect to {host}:{port} within {seconds:g} s").format(
+                    host=host, port=port, seconds=self.connect_seconds
+                ),
+                _("connect() failed: {reason}").format(reason=error.strerror or _("timed out")),
+                N_("the server's queue of completed connections is full: it stopped calling accept()"),
             ) from None
         sock.setblocking(False)
         self.sock = sock
@@ -179,31 +188,38 @@ class Client:
         seconds = seconds or self.reply_seconds
         watch = self.stall_watch()
         got, end = self.receive_until_end(Deadline(seconds), watch)
-        expected = what or "the server to close its end of the connection (end of file)"
+        expected = what or _("the server to close its end of the connection (end of file)")
         if got:
-            failure = SpecFailure(expected, f"{self.name} received {preview(got)} it did not ask for")
+            failure = SpecFailure(
+                expected, _("{name} received {data} it did not ask for").format(name=self.name, data=preview(got))
+            )
             failure.evidence.append(evidence.of_extra(got))
             raise failure
         if end in ("timeout", "stalled"):
-            waited = watch.describe() if end == "stalled" else f"for {seconds:g} s"
+            waited = watch.describe() if end == "stalled" else _("for {seconds:g} s").format(seconds=seconds)
             raise SpecFailure(
                 expected,
-                f"{self.name} saw neither data nor end of file {waited}: the connection stays open",
+                _("{name} saw neither data nor end of file {waited}: the connection stays open").format(
+                    name=self.name, waited=waited
+                ),
                 missed_deadline="reply",
             )
         if end != "eof":
-            raise SpecFailure(
-                expected,
-                f"the connection was {'reset' if end == 'reset' else f'broken ({end})'} instead of closed",
-                RESET_HINT,
-            )
+            if end == "reset":
+                happened = _("the connection was reset instead of closed")
+            else:
+                happened = _("the connection was broken ({end}) instead of closed").format(end=end)
+            raise SpecFailure(expected, happened, RESET_HINT)
 
     def expect_silence(self, seconds: float) -> None:
         """Nothing arrives for `seconds` (and the connection stays open)."""
         got, end = self.receive_until_end(Deadline(seconds))
         if got or end != "timeout":
-            happened = f"received {preview(got)}" if got else f"the connection ended ({end})"
-            raise SpecFailure(f"{self.name} to get no reply yet", happened)
+            if got:
+                happened = _("received {data}").format(data=preview(got))
+            else:
+                happened = _("the connection ended ({end})").format(end=end)
+            raise SpecFailure(_("{name} to get no reply yet").format(name=self.name), happened)
 
     def receive_until_end(self, deadline: Deadline, watch: StallWatch | None = None) -> tuple[bytes, str]:
         """Everything that arrives until EOF, reset, the deadline or (with `watch`) a stalled server:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sockspec import evidence
-from sockspec.failure import Hint, SpecFailure, describe_difference, preview
+from sockspec.failure import Hint, SpecFailure, byte_count, describe_difference, preview
+from sockspec.i18n import N_, _, ngettext
 from sockspec.timeouts import LOOK_INTERVAL, Deadline
 
 if TYPE_CHECKING:
@@ -108,13 +109,13 @@ def converse(exchanges: list[Exchange], seconds: float) -> None:
                 if ex.wrong_so_far():
                     _take_what_already_arrived(ex)
                     _log(ex)
-                    _fail(ex, f"for {seconds:g} s")
+                    _fail(ex, _("for {seconds:g} s").format(seconds=seconds))
                 if ex.done():
                     selector.unregister(key.fileobj)
                 else:
                     selector.modify(key.fileobj, _interest(ex), ex)
             pending = [ex for ex in pending if not ex.done()]
-    waited = watch.describe() if stalled and watch else f"for {seconds:g} s"
+    waited = watch.describe() if stalled and watch else _("for {seconds:g} s").format(seconds=seconds)
     try:
         for ex in exchanges:
             _log(ex)
@@ -186,11 +187,14 @@ def _log(ex: Exchange) -> None:
         ex.client.transcript.add(ex.client.name, {"eof": "end of file"}.get(ex.end, ex.end))
 
 
-_ENDINGS = {"eof": "the server closed the connection", "reset": "the connection was reset"}
+_ENDINGS = {"eof": N_("the server closed the connection"), "reset": N_("the connection was reset")}
 
 
-def _bytes(count: int) -> str:
-    return f"{count} byte" + ("" if count == 1 else "s")
+def _ending(end: str) -> str:
+    """How the connection ended, as a clause."""
+    if end in _ENDINGS:
+        return _(_ENDINGS[end])
+    return _("the connection failed ({end})").format(end=end)
 
 
 def _fail(ex: Exchange, waited: str) -> None:
@@ -207,58 +211,85 @@ def _fail(ex: Exchange, waited: str) -> None:
         if not failure.likely_bug and not ex.got and ex.end == "eof" and ex.client.answered:
             failure.likely_bug = CLOSED_AFTER_A_REPLY_HINT
             if due.lower().startswith(COMMAND_WORDS):
-                failure.evidence.append(("closes-on-command", f"the connection closed on {preview(due[:16])}"))
+                words = _("the connection closed on {data}").format(data=preview(due[:16]))
+                failure.evidence.append(("closes-on-command", words))
         raise
 
 
 def _raise_failure(ex: Exchange, waited: str) -> None:
     got = bytes(ex.got)
     name = ex.client.name
+    to_receive = _("{name} to receive {data}").format(name=name, data=preview(ex.expected))
     if ex.wrong_so_far() or len(got) > len(ex.expected):
-        so_far = f", of the {_bytes(ex.sent)} it had sent so far" if not ex.done_sending() else ""
-        raise _changed(
-            SpecFailure(
-                f"{name} to receive {preview(ex.expected)}",
-                f"{name} received {describe_difference(ex.expected, got)}{so_far}",
+        difference = describe_difference(ex.expected, got)
+        if ex.done_sending():
+            happened = _("{name} received {difference}").format(name=name, difference=difference)
+        else:
+            happened = _("{name} received {difference}, of the {sent} it had sent so far").format(
+                name=name, difference=difference, sent=byte_count(ex.sent)
             )
-        )
+        raise _changed(SpecFailure(to_receive, happened))
     if not ex.done_sending() and ex.wait_for_echo and len(got) < ex.sent:
-        echoed = describe_difference(ex.expected[: ex.sent], got) if got else "nothing"
-        expected = f"the echo of the {_bytes(ex.sent)} {name} sent so far, before it sends the next piece"
-        ending = f"; the connection ended ({ex.end})" if ex.end else f", then nothing more {waited}"
-        raise SpecFailure(expected, f"{name} received {echoed}{ending}", missed_deadline="" if ex.end else "reply")
+        expected = _("the echo of the {sent} {name} sent so far, before it sends the next piece").format(
+            sent=byte_count(ex.sent), name=name
+        )
+        echoed = describe_difference(ex.expected[: ex.sent], got)
+        if ex.end and got:
+            happened = _("{name} received {difference}; the connection ended ({end})")
+        elif ex.end:
+            happened = _("{name} received nothing; the connection ended ({end})")
+        elif got:
+            happened = _("{name} received {difference}, then nothing more {waited}")
+        else:
+            happened = _("{name} received nothing, then nothing more {waited}")
+        happened = happened.format(name=name, difference=echoed, end=ex.end, waited=waited)
+        raise SpecFailure(expected, happened, missed_deadline="" if ex.end else "reply")
     if not ex.done_sending():
-        expected = f"{name} to send {ex.total} bytes"
+        expected = ngettext("{name} to send {total} byte", "{name} to send {total} bytes", ex.total).format(
+            name=name, total=ex.total
+        )
         if ex.end:
-            ended = _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
-            raise SpecFailure(expected, f"{ended} after {name} had sent {_bytes(ex.sent)}")
-        raise SpecFailure(expected, f"the server stopped reading after {_bytes(ex.sent)}", missed_deadline="reply")
-    received = f"received {describe_difference(ex.expected, got)}" if got else "received nothing"
-    if ex.end:
-        ending = "then " + _ENDINGS.get(ex.end, f"the connection failed ({ex.end})")
+            happened = _("{ended} after {name} had sent {sent}").format(
+                ended=_ending(ex.end), name=name, sent=byte_count(ex.sent)
+            )
+            raise SpecFailure(expected, happened)
+        happened = _("the server stopped reading after {sent}").format(sent=byte_count(ex.sent))
+        raise SpecFailure(expected, happened, missed_deadline="reply")
+    if ex.end and got:
+        happened = _("{name} received {difference}, then {ending}")
+    elif ex.end:
+        happened = _("{name} received nothing, then {ending}")
+    elif got:
+        happened = _("{name} received {difference}, then nothing more {waited}")
     else:
-        ending = f"then nothing more {waited}"
-    failure = SpecFailure(
-        f"{name} to receive {preview(ex.expected)}",
-        f"{name} {received}, {ending}",
-        missed_deadline="" if ex.end else "reply",
+        happened = _("{name} received nothing, then nothing more {waited}")
+    happened = happened.format(
+        name=name,
+        difference=describe_difference(ex.expected, got) if got else "",
+        ending=_ending(ex.end) if ex.end else "",
+        waited=waited,
     )
+    failure = SpecFailure(to_receive, happened, missed_deadline="" if ex.end else "reply")
     raise _changed(failure) if got else failure
 
 
 CHANGED_REPLY_HINT = Hint(
-    "an ordinary exchange went wrong before what this test checks: the server sends back other or fewer "
-    "bytes than it received (send() given the wrong length: strlen() stops at a NUL byte, sizeof(buf) "
-    "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first",
+    N_(
+        "an ordinary exchange went wrong before what this test checks: the server sends back other or fewer "
+        "bytes than it received (send() given the wrong length: strlen() stops at a NUL byte, sizeof(buf) "
+        "sends the whole buffer, `n = recv(...) > 0` makes n 1); the send/recv tests show it first"
+    ),
     causes=("strlen-on-binary", "sends-whole-buffer", "adds-bytes", "drops-bytes", "partial-send-ignored"),
     general=True,
 )
 
 
 NOTHING_FOR_A_NUL_HINT = Hint(
-    "nothing came back for data that starts with a NUL byte: the server treats the data as a C string "
-    "(strlen() of it is 0, so nothing is sent, or `if (strlen(buf) == 0) continue;` skips it); send "
-    "the count recv() returned",
+    N_(
+        "nothing came back for data that starts with a NUL byte: the server treats the data as a C string "
+        "(strlen() of it is 0, so nothing is sent, or `if (strlen(buf) == 0) continue;` skips it); send "
+        "the count recv() returned"
+    ),
     causes=("strlen-on-binary",),
     general=True,
 )
@@ -266,8 +297,10 @@ NOTHING_FOR_A_NUL_HINT = Hint(
 
 COMMAND_WORDS = (b"quit", b"exit", b"bye", b"close")  # words a server may take for a command
 CLOSED_AFTER_A_REPLY_HINT = Hint(
-    "the server closed the connection after answering, before this message was answered: it must keep "
-    "its recv()/send() loop going until recv() returns 0",
+    N_(
+        "the server closed the connection after answering, before this message was answered: it must keep "
+        "its recv()/send() loop going until recv() returns 0"
+    ),
     causes=("one-reply-per-connection", "exits-on-client-error"),
     general=True,
 )

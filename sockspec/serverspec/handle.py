@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from sockspec import proc, tcp
 from sockspec.failure import SpecFailure, Transcript, check
+from sockspec.i18n import _, ngettext
 from sockspec.report import FailureParts
 from sockspec.serverspec import flood, hints, idle, mechanism
 from sockspec.serverspec.connection import Client
@@ -123,9 +124,13 @@ class ServerHandle:
         for i in range(count):
             if crowd.expired() and self.model != "iterative":
                 raise SpecFailure(
-                    f"{count} clients to connect one after another, each served while the earlier ones "
-                    f"stay connected, within {crowd.seconds:g} s (a correct server needs well under a second)",
-                    f"after {crowd.seconds:g} s only {i} had been, {1000 * crowd.seconds / max(i, 1):.0f} ms each",
+                    _(
+                        "{count} clients to connect one after another, each served while the earlier ones "
+                        "stay connected, within {seconds:g} s (a correct server needs well under a second)"
+                    ).format(count=count, seconds=crowd.seconds),
+                    _("after {seconds:g} s only {done} had been, {each:.0f} ms each").format(
+                        seconds=crowd.seconds, done=i, each=1000 * crowd.seconds / max(i, 1)
+                    ),
                     hints.CROWD,
                     missed_deadline="reply",
                 )
@@ -138,7 +143,9 @@ class ServerHandle:
                     if not failure.likely_bug and i >= CAPPED_AFTER:
                         # Several clients were served at once, then no more: a cap, not one at a time.
                         failure.likely_bug = hints.CAPPED
-                        served = f"{i} clients were served at once, client {i + 1} was not"
+                        served = _("{count} clients were served at once, client {next} was not").format(
+                            count=i, next=i + 1
+                        )
                         failure.evidence.append(("concurrency-cap", served))
                     elif clients[:-1] and not failure.likely_bug:
                         failure.likely_bug = hints.NOT_CONCURRENT
@@ -275,11 +282,11 @@ class ServerHandle:
             # A server on its way out has closed its socket but may not have finished exiting.
             ended = wait_for(self.process.exit_description, self.timeouts.stop)
         if ended:
-            raise SpecFailure(f"the server to keep running {after}", ended)
+            raise SpecFailure(_("the server to keep running {after}").format(after=after), ended)
         if not self.process.is_listening():
             raise SpecFailure(
-                f"the server to keep listening {after}",
-                "the server is running but no longer listens on its port",
+                _("the server to keep listening {after}").format(after=after),
+                _("the server is running but no longer listens on its port"),
             )
 
     def expect_fds_back(self, after: str, hint: str = hints.NOT_CLOSED) -> None:
@@ -288,9 +295,12 @@ class ServerHandle:
         settled = self.wait_state(lambda s: s.fds <= base)
         check(
             settled.fds <= base,
-            f"the server's open descriptors to go back to {base} {after}",
-            f"it still has {settled.fds} open after {self.timeouts.settle:g} s: "
-            + ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
+            _("the server's open descriptors to go back to {count} {after}").format(count=base, after=after),
+            _("it still has {count} open after {seconds:g} s: {fds}").format(
+                count=settled.fds,
+                seconds=self.timeouts.settle,
+                fds=", ".join(f"fd {fd} -> {target}" for fd, target in sorted(settled.fd_list.items())),
+            ),
             hint,
         )
 
@@ -305,9 +315,14 @@ class ServerHandle:
         seconds = self.patience.current().reply
         if not wait_for(lambda: unread() == 0, seconds):
             self.patience.note_missed({"reply"}, self.test)
+            left = unread()
             raise SpecFailure(
-                f"the server to read {what}",
-                f"{unread()} bytes of it stay unread in the server's socket after {seconds:g} s",
+                _("the server to read {what}").format(what=what),
+                ngettext(
+                    "{count} byte of it stays unread in the server's socket after {seconds:g} s",
+                    "{count} bytes of it stay unread in the server's socket after {seconds:g} s",
+                    left,
+                ).format(count=left, seconds=seconds),
             )
 
     def expect_idle(self, when: str, window: float | None = None, spin_hint: str = hints.SPIN) -> None:
@@ -323,14 +338,20 @@ class ServerHandle:
         share = use.cpu_seconds / window
         check(
             share <= idle.CPU_LIMIT,
-            f"the server to use (almost) no CPU {when}",
-            f"it used {use.cpu_seconds:.2f} s of CPU in {window:g} s ({100 * share:.0f}% of a core)",
+            _("the server to use (almost) no CPU {when}").format(when=when),
+            _("it used {cpu:.2f} s of CPU in {window:g} s ({percent:.0f}% of a core)").format(
+                cpu=use.cpu_seconds, window=window, percent=100 * share
+            ),
             spin_hint,
         )
         check(
             use.wakeups <= idle.WAKEUPS_PER_SECOND_LIMIT * window,
-            f"the server to sleep until something happens {when}",
-            f"its threads woke up {use.wakeups} times in {window:g} s ({use.wakeups / window:.0f} a second)",
+            _("the server to sleep until something happens {when}").format(when=when),
+            ngettext(
+                "its threads woke up {count} time in {window:g} s ({rate:.0f} a second)",
+                "its threads woke up {count} times in {window:g} s ({rate:.0f} a second)",
+                use.wakeups,
+            ).format(count=use.wakeups, window=window, rate=use.wakeups / window),
             hints.POLL,
         )
 
@@ -340,9 +361,14 @@ class ServerHandle:
         needed = clients + self.DESCRIPTOR_SPARE
         ours = proc.open_files_limit(os.getpid())
         theirs = proc.open_files_limit(self.pid)
-        for who, limit in (("the spec", ours), ("the server", theirs)):
-            if limit is not None and limit < needed:
-                return f"{clients} clients at once need {needed} open files; {who} may open only {limit} (ulimit -n)"
+        if ours is not None and ours < needed:
+            reason = _("{clients} clients at once need {needed} open files; the spec may open only {limit} (ulimit -n)")
+            return reason.format(clients=clients, needed=needed, limit=ours)
+        if theirs is not None and theirs < needed:
+            reason = _(
+                "{clients} clients at once need {needed} open files; the server may open only {limit} (ulimit -n)"
+            )
+            return reason.format(clients=clients, needed=needed, limit=theirs)
         return ""
 
     def socket_waits(self) -> list[str]:

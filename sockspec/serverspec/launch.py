@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sockspec import ports, proc, tcp
+from sockspec.i18n import N_, _
 from sockspec.output import OutputTail
 from sockspec.process_tree import ProcessTree, describe_exit
 from sockspec.targets import Target
@@ -85,7 +86,9 @@ class ServerProcess:
         if code is None:
             code = self.tree.popen.poll()
         if code is None:
-            return f"the server process (pid {self.pid}) is gone, though the command that started it still runs"
+            return _("the server process (pid {pid}) is gone, though the command that started it still runs").format(
+                pid=self.pid
+            )
         return describe_exit(code)
 
     def is_listening(self) -> bool:
@@ -132,7 +135,8 @@ def start(
             if port is not None or len(tried) >= PORT_TRIES:
                 if taken.failure is not None:
                     raise taken.failure from None
-                raise ServerStartError(f"port {chosen} is in use by another program on this machine", []) from None
+                reason = _("port {port} is in use by another program on this machine").format(port=chosen)
+                raise ServerStartError(reason, []) from None
 
 
 def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path: Path | None) -> ServerProcess:
@@ -143,7 +147,9 @@ def _start_on(target: Target, host: str, port: int, timeouts: Timeouts, log_path
         tree = ProcessTree(argv, target.cwd, env, operator.server_end, log_path)
     except OSError as error:
         operator.close()
-        raise ServerStartError(f"cannot run {argv[0]}: {error.strerror}", []) from None
+        raise ServerStartError(
+            _("cannot run {program}: {error}").format(program=argv[0], error=error.strerror), []
+        ) from None
     operator.release_server_end()
     server = ServerProcess(target, host, port, tree, operator, timeouts)
     try:
@@ -183,8 +189,12 @@ def _wait_listening(server: ServerProcess) -> None:
     if search.found is None:
         if search.ended:
             failure = ServerStartError(
-                f"{describe_exit(server.tree.popen.returncode)} before listening on {server.host}:{server.port}"
-                f"{_bind_hint(lines)}",
+                _("{ended} before listening on {host}:{port}{hint}").format(
+                    ended=describe_exit(server.tree.popen.returncode),
+                    host=server.host,
+                    port=server.port,
+                    hint=_(_bind_hint(lines)),
+                ),
                 lines,
             )
             if _bind_hint(lines) == IN_USE:
@@ -193,20 +203,26 @@ def _wait_listening(server: ServerProcess) -> None:
         elsewhere = search.elsewhere or _listening_elsewhere(_sockets_of(server.tree.members()))
         if elsewhere:
             raise ServerStartError(
-                f"the server listens on {elsewhere}, not on port {server.port} it was given "
-                "(is the port hard-coded? read it from the command line or PORT)",
+                _(
+                    "the server listens on {elsewhere}, not on port {port} it was given "
+                    "(is the port hard-coded? read it from the command line or PORT)"
+                ).format(elsewhere=elsewhere, port=server.port),
                 lines,
             )
         raise ServerStartError(
-            f"the server did not listen on {server.host}:{server.port} within {server.timeouts.start:g} s "
-            "(it is still running: does it call listen() on the port it was given?)",
+            _(
+                "the server did not listen on {host}:{port} within {seconds:g} s "
+                "(it is still running: does it call listen() on the port it was given?)"
+            ).format(host=server.host, port=server.port, seconds=server.timeouts.start),
             lines,
         )
     server.pid, server.listen_address = search.found
     if not _reachable(server.listen_address[0], server.host):
         raise ServerStartError(
-            f"the server listens on {server.listen_address[0]}:{server.port}, which a client of "
-            f"{server.host} cannot reach (bind the address it was given, or INADDR_ANY)",
+            _(
+                "the server listens on {address}:{port}, which a client of "
+                "{host} cannot reach (bind the address it was given, or INADDR_ANY)"
+            ).format(address=server.listen_address[0], port=server.port, host=server.host),
             lines,
         )
 
@@ -315,7 +331,7 @@ def _listening_elsewhere(inodes: set[int]) -> str:
     return ""
 
 
-IN_USE = ": it could not bind, the address is already in use (set SO_REUSEADDR before bind())"
+IN_USE = N_(": it could not bind, the address is already in use (set SO_REUSEADDR before bind())")
 PORT_TRIES = 5  # ports tried before a server that cannot bind any of them is failed for it
 
 
@@ -324,5 +340,5 @@ def _bind_hint(lines: list[str]) -> str:
     if "in use" in text:
         return IN_USE
     if "assign requested address" in text:
-        return ": it could not bind, the address does not exist on this machine (is the IP address hard-coded?)"
+        return N_(": it could not bind, the address does not exist on this machine (is the IP address hard-coded?)")
     return ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sockspec.i18n import _, ngettext
 from sockspec.targets import ANY
 
 if TYPE_CHECKING:  # the handle asks this module; this module only reads the handle
@@ -42,25 +43,34 @@ def seen(server: ServerHandle, clients: list[Client]) -> Seen:
     if any(holders.values()):
         own_child = all(pids and not pids & server.helpers for pids in holders.values())
         if own_child and len({frozenset(pids) for pids in holders.values()}) == len(clients):
-            return Seen("forking", "each client is served in a child process of its own: a forking server")
-        return Seen(ANY, "its clients are served by processes it started before they came: a pool of processes")
+            return Seen("forking", _("each client is served in a child process of its own: a forking server"))
+        return Seen(ANY, _("its clients are served by processes it started before they came: a pool of processes"))
     if extra >= len(clients) > 0:
-        more = f"{extra} more thread{'s' if extra != 1 else ''} than when idle"
-        return Seen("threaded", f"every client is served in a thread of one process ({more}): a threaded server")
+        words = ngettext(
+            "every client is served in a thread of one process ({count} more thread than when idle): a threaded server",
+            "every client is served in a thread of one process ({count} more threads than when idle): "
+            "a threaded server",
+            extra,
+        )
+        return Seen("threaded", words.format(count=extra))
     if extra > server.RUNTIME_THREADS:
         return Seen(
             ANY,
-            f"one process serves them with {extra} more threads than when idle, fewer than one per client: "
-            "a pool of threads",
+            _(
+                "one process serves them with {count} more threads than when idle, fewer than one per client: "
+                "a pool of threads"
+            ).format(count=extra),
         )
     waiting = server.socket_waits()
     if len(waiting) >= POOL_WAITERS:
         calls = ", ".join(sorted(set(waiting)))
         return Seen(
             ANY,
-            f"one process serves them with {len(waiting)} threads it had when idle, each blocked on one socket "
-            f"({calls}): a pool of threads",
+            _(
+                "one process serves them with {count} threads it had when idle, each blocked on one socket "
+                "({calls}): a pool of threads"
+            ).format(count=len(waiting), calls=calls),
         )
     if len(clients) > 1:
-        return Seen("evented", "one thread of one process serves every client at once: an evented server")
-    return Seen(None, "the server process serves the client itself, with no thread or child of its own for it")
+        return Seen("evented", _("one thread of one process serves every client at once: an evented server"))
+    return Seen(None, _("the server process serves the client itself, with no thread or child of its own for it"))

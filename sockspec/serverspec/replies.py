@@ -14,31 +14,40 @@ from __future__ import annotations
 import threading
 
 from sockspec.failure import Hint, SpecFailure, Transcript, preview
+from sockspec.i18n import N_, _
 from sockspec.serverspec.connection import Client, Exchange, converse
 from sockspec.serverspec.conversation import CLOSED_AFTER_A_REPLY_HINT
 from sockspec.typist import Typist
 
 UNREAD_LINE_HINT = Hint(
-    "the server did not read the operator's line: it waits for something else first (a second line, "
-    "the next message) or reads stdin out of step with its clients",
+    N_(
+        "the server did not read the operator's line: it waits for something else first (a second line, "
+        "the next message) or reads stdin out of step with its clients"
+    ),
     causes=("operator-input-out-of-step",),
     general=True,
 )
 OPERATOR_ENDED_HINT = Hint(
-    "the server closed the connection after the operator typed a line: it takes an empty line (just "
-    "Enter) for the end of input, or crashes on it (strtok() returns NULL); only end of file ends the input",
+    N_(
+        "the server closed the connection after the operator typed a line: it takes an empty line (just "
+        "Enter) for the end of input, or crashes on it (strtok() returns NULL); only end of file ends the input"
+    ),
     causes=("empty-operator-line", "operator-input-out-of-step"),
     general=True,
 )
 READ_BUT_NOT_SENT_HINT = Hint(
-    "the server read the operator's line but sent nothing back: it waits for more input first (a "
-    "getchar() after fgets(), a second line) or reads the line before the client's message",
+    N_(
+        "the server read the operator's line but sent nothing back: it waits for more input first (a "
+        "getchar() after fgets(), a second line) or reads the line before the client's message"
+    ),
     causes=("operator-input-out-of-step",),
 )
 MISDIRECTED_HINT = Hint(
-    "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
-    "global variable holding the newest connection, or &fd read after the next accept()); send on "
-    "each client's own socket",
+    N_(
+        "replies go to the wrong client: the server sends on a descriptor it shares between clients (a "
+        "global variable holding the newest connection, or &fd read after the next accept()); send on "
+        "each client's own socket"
+    ),
     causes=("wrong-client-fd", "shared-fd-variable", "shared-buffer"),
 )
 
@@ -91,7 +100,7 @@ class StdinReplies:
             except SpecFailure as failure:
                 unread = self.operator.take_back()
                 if unread:
-                    failure.happened += "; the server never read the operator's line from its stdin"
+                    failure.happened += _("; the server never read the operator's line from its stdin")
                     failure.likely_bug = failure.likely_bug or UNREAD_LINE_HINT
                 self._explain_stray_reply(client, failure)
                 self._weigh_the_line(failure, line, unread)
@@ -109,10 +118,10 @@ class StdinReplies:
         ]
         if got and any(got.startswith(earlier) for earlier in self.typed if earlier != line):
             failure.evidence.append(
-                ("operator-input-out-of-step", "the reply is the line typed for an earlier message")
+                ("operator-input-out-of-step", _("the reply is the line typed for an earlier message"))
             )
         if 0 < len(got) < len(line) and _left_out_of(got, line):
-            failure.evidence.append(("operator-line-changed", "the reply is the typed line with bytes left out"))
+            failure.evidence.append(("operator-line-changed", _("the reply is the typed line with bytes left out")))
         if failure.likely_bug is CLOSED_AFTER_A_REPLY_HINT:
             failure.likely_bug = OPERATOR_ENDED_HINT
         elif not got and not unread and not failure.likely_bug:
@@ -123,7 +132,9 @@ class StdinReplies:
         for other in self.clients:
             stray = other.unread() if other is not asking else b""
             if stray:
-                failure.happened += f"; meanwhile {other.name} got {preview(stray)}, which it had not asked for"
+                failure.happened += _("; meanwhile {name} got {data}, which it had not asked for").format(
+                    name=other.name, data=preview(stray)
+                )
                 failure.likely_bug = failure.likely_bug or MISDIRECTED_HINT
                 return
 

@@ -58,7 +58,7 @@ def test_tree_state_counts_children_zombies_and_threads():
         state = proc.tree_state(os.getpid())
         assert live in state.children and dead in state.zombies and dead not in state.children
         assert state.threads >= 2 and state.fds == len(state.fd_list) > 0
-        assert f"{len(state.zombies)} zombie(s)" in state.describe()
+        assert f"{len(state.zombies)} zombie" in state.describe()
     finally:
         release.set()
         os.kill(live, signal.SIGKILL)

@@ -4,7 +4,9 @@
 
 runs one buggy program of the corpus per family against the one test that
 catches it, and rewrites the part of README.md between the two markers with
-the failure messages exactly as the spec printed them.
+the failure messages exactly as the spec printed them; and, between two more,
+one failure and the run's diagnosis as a student reading Chinese sees them
+(`--lang zh_CN`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from tests.corpus import entries
 
 README = entries.ROOT / "README.md"
 START, END = "<!-- failure examples: start -->", "<!-- failure examples: end -->"
+CHINESE_START, CHINESE_END = "<!-- chinese example: start -->", "<!-- chinese example: end -->"
+# The Chinese example: a whole run, so that its diagnosis weighs every failure, showing one of them.
+CHINESE = ("servers/buggy/strlen_send.c", "test_binary_data_with_nul_bytes")
 
 # (family, corpus program, the test that shows its bug)
 EXAMPLES = [
@@ -57,13 +62,27 @@ def section() -> str:
     return "\n".join(parts)
 
 
+def chinese_section() -> str:
+    program, test = CHINESE
+    entry = next(e for e in entries.discover()[0] if e.name == program)
+    result = entries.run(entry, options=("--lang", "zh_CN"))
+    failed = next(t for t in result.tests if t.function == test and t.outcome == "failed")
+    diagnosis = re.search(r"^=+ 诊断.*?(?=^=+ )", result.output, re.S | re.M)
+    if diagnosis is None:
+        raise SystemExit(f"no diagnosis in the run of {program}")
+    shown = failed.details + "\n" + diagnosis.group(0).rstrip()
+    return "\n".join([CHINESE_START, "", "```text", shown.replace(str(entries.ROOT) + "/", ""), "```", "", CHINESE_END])
+
+
 def main() -> int:
     text = README.read_text()
-    if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} section", file=sys.stderr)
-        return 1
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    README.write_text(pattern.sub(lambda _: section(), text))
+    for start, end, make in ((START, END, section), (CHINESE_START, CHINESE_END, chinese_section)):
+        if start not in text or end not in text:
+            print(f"README.md has no {start} ... {end} section", file=sys.stderr)
+            return 1
+        pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+        text = pattern.sub(lambda _match, make=make: make(), text)
+    README.write_text(text)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint
+from sockspec.i18n import N_, _
 from sockspec.payloads import flood_bytes, pattern
 
 pytestmark = pytest.mark.behaviour(
@@ -18,8 +19,10 @@ pytestmark = pytest.mark.behaviour(
 )
 
 CLOSE_HINT = Hint(
-    "the server does not stop when recv() returns 0 (or < 0) and never closes the connection's socket; "
-    "in a forking server the parent must also close its copy of the accepted socket",
+    N_(
+        "the server does not stop when recv() returns 0 (or < 0) and never closes the connection's socket; "
+        "in a forking server the parent must also close its copy of the accepted socket"
+    ),
     causes=("no-close-on-eof", "parent-keeps-socket", "fd-leak"),
 )
 
@@ -59,7 +62,7 @@ def test_socket_released_after_close(server):
     client = server.connect()
     server.chat(client, b"about to leave")
     client.close()
-    server.expect_fds_back("after its client closed")
+    server.expect_fds_back(_("after its client closed"))
 
 
 @pytest.mark.likely_bug(
@@ -106,12 +109,14 @@ def test_socket_released_after_reset(server):
     client = server.connect()
     server.chat(client, b"about to reset")
     client.reset()
-    server.expect_fds_back("after its client reset the connection")
+    server.expect_fds_back(_("after its client reset the connection"))
 
 
 VANISH_HINT = Hint(
-    "the server dies or stops serving when a client disappears: treat recv() < 0 or == 0 as "
-    "'this client is gone', close its socket and go on; ignore SIGPIPE",
+    N_(
+        "the server dies or stops serving when a client disappears: treat recv() < 0 or == 0 as "
+        "'this client is gone', close its socket and go on; ignore SIGPIPE"
+    ),
     causes=("exits-on-client-error", "sigpipe"),
 )
 
@@ -131,7 +136,7 @@ def test_client_closes_mid_message(server):
         server.type_unanswered_line(what="typed a reply for the client that left")
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
-    server.expect_running("after a client closed its connection mid-message")
+    server.expect_running(_("after a client closed its connection mid-message"))
 
 
 @pytest.mark.replies("echo")
@@ -147,7 +152,7 @@ def test_client_resets_mid_message(server):
     vanishing.reset()
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
-    server.expect_running("after a client reset its connection mid-message")
+    server.expect_running(_("after a client reset its connection mid-message"))
 
 
 @pytest.mark.likely_bug(
@@ -162,4 +167,4 @@ def test_reset_after_chatting(server):
     client.reset()
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
-    server.expect_running("after a client reset its connection")
+    server.expect_running(_("after a client reset its connection"))

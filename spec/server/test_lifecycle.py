@@ -13,6 +13,7 @@ import signal
 import pytest
 
 from sockspec.failure import Hint, SpecFailure, check
+from sockspec.i18n import N_, _
 from sockspec.serverspec.launch import ServerStartError
 
 pytestmark = pytest.mark.behaviour(
@@ -32,12 +33,14 @@ def test_serves_client_after_client(server):
         with server.connect(f"client {i + 1}") as client:
             server.chat(client, b"hello from client %d" % (i + 1))
             server.chat(client, b"goodbye from client %d" % (i + 1))
-    server.expect_running("after ten clients came and went")
+    server.expect_running(_("after ten clients came and went"))
 
 
 REUSEADDR_HINT = Hint(
-    "the server cannot bind its port again at once: set SO_REUSEADDR on the listening socket before "
-    "bind(), or connections left over from the stopped server block the port for a minute",
+    N_(
+        "the server cannot bind its port again at once: set SO_REUSEADDR on the listening socket before "
+        "bind(), or connections left over from the stopped server block the port for a minute"
+    ),
     causes=("no-reuseaddr",),
 )
 
@@ -61,7 +64,9 @@ def test_restart_on_same_port(start_server):
     try:
         second = start_server(port=port)
     except ServerStartError as error:
-        raise SpecFailure(f"the server to start again on port {port} at once", error.reason, REUSEADDR_HINT) from None
+        raise SpecFailure(
+            _("the server to start again on port {port} at once").format(port=port), error.reason, REUSEADDR_HINT
+        ) from None
     with second.connect("after restart") as client:
         second.chat(client, b"after the restart")
 
@@ -78,8 +83,8 @@ def test_ctrl_c_stops_the_server(server):
     server.interrupt()
     check(
         server.wait_exit(),
-        "the server to exit after Ctrl-C",
-        f"it still runs {server.timeouts.exit:g} s later",
+        _("the server to exit after Ctrl-C"),
+        _("it still runs {seconds:g} s later").format(seconds=server.timeouts.exit),
     )
 
 
@@ -101,18 +106,22 @@ def test_child_exits_while_parent_waits_in_accept(server):
             break
     with server.connect("last client") as client:
         server.chat(client, b"still accepting?")
-    server.expect_running("after its children exited while it waited in accept()")
+    server.expect_running(_("after its children exited while it waited in accept()"))
 
 
 SEND_ERROR_HINT = Hint(
-    "the server does not close the connection's socket when send() fails (EPIPE, ECONNRESET: the "
-    "client is gone): close it on that path too, as when recv() returns 0",
+    N_(
+        "the server does not close the connection's socket when send() fails (EPIPE, ECONNRESET: the "
+        "client is gone): close it on that path too, as when recv() returns 0"
+    ),
     causes=("fd-leak", "exits-on-client-error"),
 )
 SIGPIPE_HINT = Hint(
-    "writing to a connection the client has reset raises SIGPIPE, which kills the process: "
-    "ignore it (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat the failed send as "
-    "'this client is gone'",
+    N_(
+        "writing to a connection the client has reset raises SIGPIPE, which kills the process: "
+        "ignore it (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat the failed send as "
+        "'this client is gone'"
+    ),
     causes=("sigpipe", "exits-on-client-error"),
 )
 
@@ -133,8 +142,8 @@ def test_reset_while_server_sends(server):
     flooding.reset()
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
-    server.expect_running("after a client reset the connection while the server was sending to it")
-    server.expect_fds_back("after its clients left", SEND_ERROR_HINT)
+    server.expect_running(_("after a client reset the connection while the server was sending to it"))
+    server.expect_fds_back(_("after its clients left"), SEND_ERROR_HINT)
 
 
 @pytest.mark.replies("stdin")
@@ -150,10 +159,10 @@ def test_reset_while_server_waits_for_operator(server):
     leaving = server.connect("leaving client")
     server.chat(leaving, b"first message")
     server.ask(leaving, b"second message")
-    server.expect_read(leaving, "the client's second message")
+    server.expect_read(leaving, _("the client's second message"))
     leaving.reset()
     server.type_unanswered_line(what="typed a reply for the client that reset")
     with server.connect("next client") as client:
         server.chat(client, b"are you still there?")
-    server.expect_running("after writing to a connection its client had reset")
-    server.expect_fds_back("after its clients left", SEND_ERROR_HINT)
+    server.expect_running(_("after writing to a connection its client had reset"))
+    server.expect_fds_back(_("after its clients left"), SEND_ERROR_HINT)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from sockspec.failure import SpecFailure, check
+from sockspec.i18n import N_, _, ngettext
 from sockspec.serverspec import hints
 from sockspec.serverspec.mechanism import POOL_WAITERS
 
@@ -26,6 +27,15 @@ pytestmark = pytest.mark.behaviour(
 )
 
 CLIENTS = 4
+
+# What a failure's HAPPENED ends with when the server looks like another model than the one declared.
+NOT_THE_MODEL = {
+    "forking": N_("{looks_like}, not a forking one"),
+    "threaded": N_("{looks_like}, not a threaded one"),
+    "iterative": N_("{looks_like}, not an iterative one"),
+    "evented": N_("{looks_like}, not an evented one"),
+}
+NOT_THE_MODEL_NAMED = N_("{looks_like}, not a {model} one")
 
 
 @contextlib.contextmanager
@@ -50,15 +60,21 @@ def connect_and_chat(server, count: int = CLIENTS):
 def looks_like(server, clients) -> str:
     """What /proc shows of how `clients` (all connected) are served, in the words of the models, for
     a failure's HAPPENED."""
-    article = "an" if server.model[0] in "aeiou" else "a"
-    return f"{server.looks_like(clients).words}, not {article} {server.model} one"
+    words = server.looks_like(clients).words
+    if server.model in NOT_THE_MODEL:
+        return _(NOT_THE_MODEL[server.model]).format(looks_like=words)
+    return _(NOT_THE_MODEL_NAMED).format(looks_like=words, model=server.model)
 
 
 def check_model(condition: object, server, clients, expected: str, happened: str) -> None:
     """`check`, whose HAPPENED goes on to say what the server looks like instead (read only when
     the check fails: it looks at every connection again)."""
     if not condition:
-        check(condition, expected, f"{happened}: {looks_like(server, clients)}")
+        check(
+            condition,
+            expected,
+            _("{happened}: {looks_like}").format(happened=happened, looks_like=looks_like(server, clients)),
+        )
 
 
 @pytest.mark.models("forking")
@@ -73,20 +89,22 @@ def test_forking_serves_each_client_in_its_own_child(server):
     clients = connect_and_chat(server)
     holders = {}
     for client in clients:
-        held_by, _ = server.holders(client)
+        held_by, _candidates = server.holders(client)
         children = [pid for pid in held_by if pid != server.pid]
         check_model(
             children,
             server,
             clients,
-            f"the server's end of {client.name}'s connection to be held by a child process",
-            f"it is held by {held_by or 'no process'} (the server is pid {server.pid})",
+            _("the server's end of {client}'s connection to be held by a child process").format(client=client.name),
+            _("it is held by {holders} (the server is pid {pid})").format(
+                holders=held_by or _("no process"), pid=server.pid
+            ),
         )
         holders[client.name] = children[0]
     check(
         len(set(holders.values())) == len(clients),
-        "a different child process for each client",
-        f"clients were served by {holders}",
+        _("a different child process for each client"),
+        _("clients were served by {holders}").format(holders=holders),
     )
 
 
@@ -102,13 +120,13 @@ def test_forking_parent_closes_accepted_socket(server):
     clients = connect_and_chat(server)
     for client in clients:
         server.wait_state(lambda s, client=client: server.pid not in server.holders(client)[0])
-        held_by, _ = server.holders(client)
+        held_by, _candidates = server.holders(client)
         check_model(
             server.pid not in held_by,
             server,
             clients,
-            f"only the child to hold the server's end of {client.name}'s connection",
-            f"the parent (pid {server.pid}) still holds it, as do {held_by}",
+            _("only the child to hold the server's end of {client}'s connection").format(client=client.name),
+            _("the parent (pid {pid}) still holds it, as do {holders}").format(pid=server.pid, holders=held_by),
         )
 
 
@@ -131,9 +149,10 @@ def test_threaded_serves_each_client_in_a_thread(server):
         now.threads >= server.baseline.threads + CLIENTS,
         server,
         clients,
-        f"at least {server.baseline.threads + CLIENTS} threads ({server.baseline.threads} when idle, "
-        f"plus one per client)",
-        f"it runs {now.threads}",
+        _("at least {count} threads ({idle} when idle, plus one per client)").format(
+            count=server.baseline.threads + CLIENTS, idle=server.baseline.threads
+        ),
+        _("it runs {count}").format(count=now.threads),
     )
 
 
@@ -141,16 +160,24 @@ def expect_held_by_the_server_alone(server, clients) -> None:
     """The server process itself holds the server's end of every client's connection, and has no
     child process for any of them."""
     for client in clients:
-        held_by, _ = server.holders(client)
+        held_by, _candidates = server.holders(client)
         check_model(
             held_by == [server.pid],
             server,
             clients,
-            f"the server process itself (pid {server.pid}) to hold {client.name}'s connection",
-            f"it is held by {held_by or 'no process'}",
+            _("the server process itself (pid {pid}) to hold {client}'s connection").format(
+                pid=server.pid, client=client.name
+            ),
+            _("it is held by {holders}").format(holders=held_by or _("no process")),
         )
     children = server.client_children(server.state())
-    check_model(not children, server, clients, "no child processes", f"the server has children {list(children)}")
+    check_model(
+        not children,
+        server,
+        clients,
+        _("no child processes"),
+        _("the server has children {pids}").format(pids=list(children)),
+    )
 
 
 @pytest.mark.models("threaded")
@@ -170,9 +197,14 @@ def test_threads_end_with_their_clients(server):
     settled = server.wait_state(lambda s: s.threads <= allowed)
     check(
         settled.threads <= allowed,
-        f"the server to go back to {server.baseline.threads} thread(s) after its clients left "
-        f"(or at most {server.RUNTIME_THREADS} more, which a runtime may keep for itself)",
-        f"it still runs {settled.threads} after {server.timeouts.settle:g} s",
+        ngettext(
+            "the server to go back to {count} thread after its clients left "
+            "(or at most {runtime} more, which a runtime may keep for itself)",
+            "the server to go back to {count} threads after its clients left "
+            "(or at most {runtime} more, which a runtime may keep for itself)",
+            server.baseline.threads,
+        ).format(count=server.baseline.threads, runtime=server.RUNTIME_THREADS),
+        _("it still runs {count} after {seconds:g} s").format(count=settled.threads, seconds=server.timeouts.settle),
     )
 
 
@@ -192,8 +224,8 @@ def test_iterative_serves_in_its_own_process(server):
         now.threads <= server.baseline.threads,
         server,
         clients,
-        f"no more threads than when idle ({server.baseline.threads})",
-        f"it runs {now.threads}",
+        _("no more threads than when idle ({idle})").format(idle=server.baseline.threads),
+        _("it runs {count}").format(count=now.threads),
     )
 
 
@@ -221,9 +253,11 @@ def test_evented_serves_every_client_from_one_thread(server):
         now.threads <= allowed,
         server,
         clients,
-        f"no more threads than when idle ({server.baseline.threads}, or at most {server.RUNTIME_THREADS} more, "
-        "which a runtime may keep for itself) while its clients are connected",
-        f"it runs {now.threads}",
+        _(
+            "no more threads than when idle ({idle}, or at most {runtime} more, "
+            "which a runtime may keep for itself) while its clients are connected"
+        ).format(idle=server.baseline.threads, runtime=server.RUNTIME_THREADS),
+        _("it runs {count}").format(count=now.threads),
     )
 
 
@@ -246,12 +280,16 @@ def test_evented_threads_wait_for_any_socket_not_one(server):
         waiting[:] = server.socket_waits()
         return len(waiting) < POOL_WAITERS
 
-    server.wait_state(lambda _: loop_waits_for_any())
+    server.wait_state(lambda _state: loop_waits_for_any())
     check_model(
         len(waiting) < POOL_WAITERS,
         server,
         clients,
-        "the threads of an event loop to wait for whichever socket is ready (select, poll, epoll_wait), "
-        "at most one of them blocked on a single socket",
-        f"{len(waiting)} threads sit blocked on one socket each ({', '.join(sorted(set(waiting)))})",
+        _(
+            "the threads of an event loop to wait for whichever socket is ready (select, poll, epoll_wait), "
+            "at most one of them blocked on a single socket"
+        ),
+        _("{count} threads sit blocked on one socket each ({calls})").format(
+            count=len(waiting), calls=", ".join(sorted(set(waiting)))
+        ),
     )

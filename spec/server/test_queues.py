@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import SpecFailure
+from sockspec.i18n import _
 
 pytestmark = [
     pytest.mark.behaviour(
@@ -38,7 +39,9 @@ def test_second_client_waits_until_first_leaves(server):
     try:
         b.expect_silence(server.timeouts.silence)
     except SpecFailure as failure:  # served at once: say what it looks like instead
-        failure.happened += f": {server.looks_like([a, b]).words}, not an iterative one"
+        failure.happened = _("{happened}: {looks_like}, not an iterative one").format(
+            happened=failure.happened, looks_like=server.looks_like([a, b]).words
+        )
         raise
     a.close()
     server.expect_answer(b, b"I am client B")
@@ -74,4 +77,4 @@ def test_queued_client_that_resets_does_not_stop_the_server(server):
     a.close()
     with server.connect("C") as c:
         server.chat(c, b"I am client C")
-    server.expect_running("after accepting a connection whose client had reset it")
+    server.expect_running(_("after accepting a connection whose client had reset it"))

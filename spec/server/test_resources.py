@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint, SpecFailure, check
+from sockspec.i18n import N_, _, ngettext
 from sockspec.proc import TreeState
 from sockspec.serverspec.hints import SPIN as SPIN_HINT
 
@@ -36,7 +37,7 @@ def test_no_cpu_while_idle(server):
     """With no client connected, measure the server's CPU use and wake-ups over a window: both must
     be (almost) none."""
     server.wait_state(lambda s: not server.client_children(s))  # zombies use no CPU: other tests report them
-    expect_idle_before_any_end(server, "while no client is connected", "no client has connected yet")
+    expect_idle_before_any_end(server, _("while no client is connected"), _("no client has connected yet"))
 
 
 def expect_idle_before_any_end(server, what: str, while_: str, seconds: float | None = None) -> None:
@@ -45,7 +46,9 @@ def expect_idle_before_any_end(server, what: str, while_: str, seconds: float | 
     try:
         server.expect_idle(what, seconds)
     except SpecFailure as failure:
-        failure.evidence.append(("busy-poll", f"it uses CPU while {while_}, before any connection ended"))
+        failure.evidence.append(
+            ("busy-poll", _("it uses CPU while {state}, before any connection ended").format(state=while_))
+        )
         raise
 
 
@@ -60,7 +63,7 @@ def test_no_cpu_after_clients_leave(server):
         server.chat(client, b"soon gone")
         client.close()
     server.wait_state(lambda s: not server.client_children(s))
-    server.expect_idle("after its clients left")
+    server.expect_idle(_("after its clients left"))
 
 
 @pytest.mark.likely_bug(
@@ -74,19 +77,21 @@ def test_silent_client_uses_no_cpu_and_stays_connected(server):
     client = server.connect()
     server.chat(client, b"then silence")
     idle = server.timeouts.idle
-    expect_idle_before_any_end(server, "while a connected client is silent", "its one client is connected", idle)
+    expect_idle_before_any_end(server, _("while a connected client is silent"), _("its one client is connected"), idle)
     check(
         client.is_open_to_server(),
-        f"the connection of a client silent for {idle:g} s to stay open",
-        "the server closed it (or reset it)",
+        _("the connection of a client silent for {seconds:g} s to stay open").format(seconds=idle),
+        _("the server closed it (or reset it)"),
         DROP_HINT,
     )
     server.chat(client, b"still here after the silence")
 
 
 STDIN_SPIN_HINT = Hint(
-    "the server polls its standard input without blocking (a non-blocking read() retried at once on "
-    "EAGAIN): block in fgets()/getline(), or wait with poll()/select()",
+    N_(
+        "the server polls its standard input without blocking (a non-blocking read() retried at once on "
+        "EAGAIN): block in fgets()/getline(), or wait with poll()/select()"
+    ),
     causes=("busy-poll",),
 )
 
@@ -98,14 +103,16 @@ def test_no_cpu_while_waiting_for_the_operator(server):
     meanwhile it must use (almost) no CPU, and then send the line."""
     with server.connect() as client:
         server.ask(client, b"what do you say?")
-        server.expect_read(client, "the client's message")
-        server.expect_idle("while it waits for the operator to type", spin_hint=STDIN_SPIN_HINT)
+        server.expect_read(client, _("the client's message"))
+        server.expect_idle(_("while it waits for the operator to type"), spin_hint=STDIN_SPIN_HINT)
         server.expect_answer(client, b"what do you say?")
 
 
 DROP_HINT = Hint(
-    "the server drops clients that are silent for a while: a receive timeout (SO_RCVTIMEO, "
-    "select() with a timeout) must not be taken for the client leaving; only recv() == 0 says that",
+    N_(
+        "the server drops clients that are silent for a while: a receive timeout (SO_RCVTIMEO, "
+        "select() with a timeout) must not be taken for the client leaving; only recv() == 0 says that"
+    ),
     causes=("recv-timeout", "exits-on-client-error"),
 )
 
@@ -133,20 +140,26 @@ def test_nothing_leaks_over_many_clients(server):
             settled = expect_back_to(server, base, i + 1)
     check(
         settled.mappings - base.mappings < MAPPINGS_LIMIT,
-        f"the server's memory mappings to stay about as many as before ({base.mappings})",
-        f"it has {settled.mappings}: about {(settled.mappings - base.mappings) / LEAK_CLIENTS:.1f} more per client",
+        _("the server's memory mappings to stay about as many as before ({count})").format(count=base.mappings),
+        _("it has {count}: about {each:.1f} more per client").format(
+            count=settled.mappings, each=(settled.mappings - base.mappings) / LEAK_CLIENTS
+        ),
         Hint(
-            "a thread that is neither joined nor detached keeps its stack after it ends: call "
-            "pthread_detach() (or pthread_join()) for every thread",
+            _(
+                "a thread that is neither joined nor detached keeps its stack after it ends: call "
+                "pthread_detach() (or pthread_join()) for every thread"
+            ),
             causes=("thread-leak",),
         ),
     )
 
 
 TURNED_AWAY_HINT = Hint(
-    "the server stops serving new clients after enough have come and gone, one at a time: a table of "
-    "clients whose slots are never freed fills up (free a client's slot when it leaves), or leaked "
-    "descriptors reach the limit",
+    N_(
+        "the server stops serving new clients after enough have come and gone, one at a time: a table of "
+        "clients whose slots are never freed fills up (free a client's slot when it leaves), or leaked "
+        "descriptors reach the limit"
+    ),
     causes=("slots-never-freed", "fd-leak"),
 )
 
@@ -157,34 +170,43 @@ def expect_back_to(server, base, clients: int) -> TreeState:
     settled = server.wait_state(
         lambda s: s.fds <= base.fds and s.threads <= threads and not server.client_children(s) and not s.zombies
     )
-    after = f"after {clients} clients came and went"
+    after = _("after {count} clients came and went").format(count=clients)
     check(
         settled.fds <= base.fds,
-        f"{base.fds} open descriptors {after}, as before",
-        f"{settled.fds} are open: " + ", ".join(f"{fd}->{t}" for fd, t in sorted(settled.fd_list.items())[-8:]),
+        _("{count} open descriptors {after}, as before").format(count=base.fds, after=after),
+        _("{count} are open: {fds}").format(
+            count=settled.fds, fds=", ".join(f"{fd}->{t}" for fd, t in sorted(settled.fd_list.items())[-8:])
+        ),
         Hint(
-            "a descriptor is not closed for each client: close the accepted socket on every way out (in the "
-            "parent too when forking)",
+            _(
+                "a descriptor is not closed for each client: close the accepted socket on every way out (in the "
+                "parent too when forking)"
+            ),
             causes=("fd-leak", "parent-keeps-socket"),
         ),  # fmt: skip
     )
     check(
         settled.threads <= threads,
-        f"{base.threads} thread(s) {after}, as before (or at most {server.RUNTIME_THREADS} more, which a runtime "
-        "may keep for itself)",
-        f"{settled.threads} run",
+        ngettext(
+            "{count} thread {after}, as before (or at most {runtime} more, which a runtime may keep for itself)",
+            "{count} threads {after}, as before (or at most {runtime} more, which a runtime may keep for itself)",
+            base.threads,
+        ).format(count=base.threads, after=after, runtime=server.RUNTIME_THREADS),
+        ngettext("{count} thread runs", "{count} threads run", settled.threads).format(count=settled.threads),
         Hint(
-            "threads do not end with their clients: return from the thread when its client leaves, and detach it",
+            _("threads do not end with their clients: return from the thread when its client leaves, and detach it"),
             causes=("thread-leak",),
         ),  # fmt: skip
     )
     children = server.client_children(settled)
     check(
         not children and not settled.zombies,
-        f"no child processes left {after}",
-        f"{len(children)} children and {len(settled.zombies)} zombies remain",
+        _("no child processes left {after}").format(after=after),
+        _("{children} children and {zombies} zombies remain").format(
+            children=len(children), zombies=len(settled.zombies)
+        ),
         Hint(
-            "children are left behind: each child must exit when its client leaves, and be reaped",
+            _("children are left behind: each child must exit when its client leaves, and be reaped"),
             causes=("child-falls-into-accept", "no-reap"),
         ),  # fmt: skip
     )

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from sockspec.failure import Hint, SpecFailure, check
+from sockspec.i18n import N_, _
 from sockspec.payloads import flood_bytes, pattern
 
 pytestmark = pytest.mark.behaviour(
@@ -153,8 +154,8 @@ def test_stream_split_anywhere(server, payload, cuts, wait_for_echo):
         try:
             client.echo(payload, chunks=pieces, wait_for_echo=wait_for_echo)
         except SpecFailure as failure:
-            failure.happened += (
-                f" (the payload of {len(payload)} bytes was cut into pieces of {[len(p) for p in pieces]} bytes)"
+            failure.happened += " " + _("(the payload of {count} bytes was cut into pieces of {sizes} bytes)").format(
+                count=len(payload), sizes=[len(p) for p in pieces]
             )
             raise
 
@@ -184,15 +185,17 @@ def test_client_that_reads_late_gets_everything(server):
     waits in send(), using no CPU), and only then read: every byte sent must come back, in order."""
     with server.connect() as client:
         sent = server.flood_until_blocked(client)
-        server.expect_idle("while its client does not read", spin_hint=SEND_SPIN_HINT)
+        server.expect_idle(_("while its client does not read"), spin_hint=SEND_SPIN_HINT)
         client.expect(flood_bytes(sent))
         client.echo(SENTINEL)
 
 
 SEND_SPIN_HINT = Hint(
-    "the server retries send() at once when it fails with EAGAIN (a non-blocking socket whose buffer "
-    "is full): it spins while the client does not read; wait for room with poll()/select() (POLLOUT), "
-    "or keep the socket blocking",
+    N_(
+        "the server retries send() at once when it fails with EAGAIN (a non-blocking socket whose buffer "
+        "is full): it spins while the client does not read; wait for room with poll()/select() (POLLOUT), "
+        "or keep the socket blocking"
+    ),
     causes=("busy-poll", "partial-send-ignored"),
 )
 
@@ -238,11 +241,11 @@ def test_empty_operator_line_sends_nothing_and_the_chat_goes_on(server):
     with server.connect() as client:
         server.chat(client, b"hello")
         server.ask(client, b"are you there?")
-        server.expect_read(client, "the client's message")
+        server.expect_read(client, _("the client's message"))
         check(
             server.type_unanswered_line(b"", "pressed Enter on an empty line"),
-            "the server to read the operator's empty line",
-            f"it stays unread on the server's stdin after {server.timeouts.reply:g} s",
+            _("the server to read the operator's empty line"),
+            _("it stays unread on the server's stdin after {seconds:g} s").format(seconds=server.timeouts.reply),
         )
         server.ask(client, b"still there?")
         server.expect_answer(client, b"still there?")

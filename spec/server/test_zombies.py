@@ -13,6 +13,7 @@ import pytest
 
 from sockspec import proc
 from sockspec.failure import Hint, SpecFailure, check
+from sockspec.i18n import N_, _, ngettext
 
 pytestmark = [
     pytest.mark.behaviour("reaping: no zombie children, and no child outlives its client", notes="§6.2 SIGCHLD"),
@@ -20,16 +21,20 @@ pytestmark = [
 ]
 
 CHILD_EXIT_HINT = Hint(
-    "the child process does not exit after its client leaves: when recv() returns 0 it must close "
-    "the socket and exit() (the notes' child breaks out of its loop and falls back into the parent's "
-    "accept() loop)",
+    N_(
+        "the child process does not exit after its client leaves: when recv() returns 0 it must close "
+        "the socket and exit() (the notes' child breaks out of its loop and falls back into the parent's "
+        "accept() loop)"
+    ),
     causes=("child-falls-into-accept",),
 )
 
 
 REAP_HINT = Hint(
-    "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
-    "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)",
+    N_(
+        "exited children are not reaped: handle SIGCHLD and call waitpid(-1, NULL, WNOHANG) in a loop "
+        "until it returns 0 (one wait() per signal leaves zombies when several children exit at once)"
+    ),
     causes=("no-reap", "one-wait-per-sigchld", "handler-not-rearmed"),
 )
 
@@ -41,15 +46,23 @@ def expect_children_gone(server, after: str, exited: int = 1, together: bool = F
     left = server.client_children(settled)
     check(
         not left,
-        f"every child process to exit {after}",
-        f"{len(left)} child process(es) still run after {server.timeouts.settle:g} s: {proc.pids(left)}",
+        _("every child process to exit {after}").format(after=after),
+        ngettext(
+            "{count} child process still runs after {seconds:g} s: {pids}",
+            "{count} child processes still run after {seconds:g} s: {pids}",
+            len(left),
+        ).format(count=len(left), seconds=server.timeouts.settle, pids=proc.pids(left)),
         CHILD_EXIT_HINT,
     )
     zombies = len(settled.zombies)
     if zombies:
         failure = SpecFailure(
-            f"every exited child to be reaped {after}",
-            f"{zombies} zombie(s) remain after {server.timeouts.settle:g} s: {proc.pids(settled.zombies)}",
+            _("every exited child to be reaped {after}").format(after=after),
+            ngettext(
+                "{count} zombie remains after {seconds:g} s: {pids}",
+                "{count} zombies remain after {seconds:g} s: {pids}",
+                zombies,
+            ).format(count=zombies, seconds=server.timeouts.settle, pids=proc.pids(settled.zombies)),
             REAP_HINT,
         )
         failure.evidence.append(_reaping_evidence(zombies, exited, together))
@@ -61,12 +74,26 @@ def _reaping_evidence(zombies: int, exited: int, together: bool) -> tuple[str, s
     points at one wait() per signal.  One after another, each has a signal of its own: only the
     first reaped points at a handler that ran once."""
     if zombies >= exited:
-        return "no-reap", f"none of the {exited} children that exited was reaped"
+        words = ngettext(
+            "the child that exited was not reaped", "none of the {exited} children that exited was reaped", exited
+        )
+        return "no-reap", words.format(exited=exited)
     if together:
-        return "one-wait-per-sigchld", f"{exited - zombies} of {exited} children that exited at once were reaped"
+        words = ngettext(
+            "{reaped} of {exited} children that exited at once was reaped",
+            "{reaped} of {exited} children that exited at once were reaped",
+            exited - zombies,
+        )
+        return "one-wait-per-sigchld", words.format(reaped=exited - zombies, exited=exited)
     if zombies == exited - 1:
-        return "handler-not-rearmed", f"the first of {exited} children that exited one by one was reaped, none after"
-    return "no-reap", f"{zombies} of {exited} children that exited one by one stay zombies"
+        words = _("the first of {exited} children that exited one by one was reaped, none after")
+        return "handler-not-rearmed", words.format(exited=exited)
+    words = ngettext(
+        "{zombies} of {exited} children that exited one by one stays a zombie",
+        "{zombies} of {exited} children that exited one by one stay zombies",
+        zombies,
+    )
+    return "no-reap", words.format(zombies=zombies, exited=exited)
 
 
 @pytest.mark.likely_bug(
@@ -77,7 +104,7 @@ def test_child_exits_and_is_reaped_after_its_client(server):
     """A client chats and closes: its child must exit and be reaped."""
     with server.connect() as client:
         server.chat(client, b"one client")
-    expect_children_gone(server, "after its client left")
+    expect_children_gone(server, _("after its client left"))
 
 
 @pytest.mark.likely_bug(
@@ -91,7 +118,7 @@ def test_child_exits_after_its_client_resets(server):
     client = server.connect()
     server.chat(client, b"about to reset")
     client.reset()
-    expect_children_gone(server, "after its client reset the connection")
+    expect_children_gone(server, _("after its client reset the connection"))
 
 
 @pytest.mark.likely_bug(
@@ -105,7 +132,7 @@ def test_no_zombies_after_many_clients_leave_at_once(server):
     server.chat_all([(c, b"burst %s" % c.name.encode()) for c in clients])
     for client in clients:
         client.close()
-    expect_children_gone(server, "after thirty clients left at once", exited=30, together=True)
+    expect_children_gone(server, _("after thirty clients left at once"), exited=30, together=True)
 
 
 @pytest.mark.likely_bug(
@@ -117,7 +144,7 @@ def test_no_zombies_after_clients_leave_one_by_one(server):
     for i in range(5):
         with server.connect(f"client {i + 1}") as client:
             server.chat(client, b"one by one")
-    expect_children_gone(server, "after five clients left one by one", exited=5)
+    expect_children_gone(server, _("after five clients left one by one"), exited=5)
 
 
 @pytest.mark.likely_bug(

@@ -108,7 +108,7 @@ def histogram(records: list[Record], bins: int = BINS) -> list[tuple[int, int]]:
     """Per bin of score / max_score (the last bin holds full marks): students graded, and students not
     graded (verdict 'error'), counted apart, because a class full of zeros that are build failures
     asks for a different fix than one full of zeros that ran."""
-    counts = [[0, 0] for _ in range(bins)]
+    counts = [[0, 0] for _bin in range(bins)]
     for record in records:
         fraction = record.score / record.max_score if record.max_score > 0 else 0.0
         # Points are hundredths: a score of exactly 70% must not fall into 60-70% for a rounding error.

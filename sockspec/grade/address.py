@@ -15,7 +15,7 @@ conversion, and that is the verdict, not a port to test on.
 The decision is a `Placement`: the host the spec uses, a fixed port when
 the program ignores the one it is told, and the addresses the namespace's
 loopback must carry.  Servers and clients share every rule; only the words
-and the spec's options differ (`Role`).
+(whole sentences for each, for the translator) and the spec's options differ (`Role`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from sockspec.i18n import _
 
 # The one reader of the kernel's ephemeral range (private there; see the closing note to the lead).
 from sockspec.ports import ephemeral_start
@@ -83,21 +85,15 @@ def scan(sources: list[tuple[str, str]]) -> Hints:
 
 @dataclass(frozen=True)
 class Role:
-    """How the rules read for a server or for a client."""
+    """How the rules apply to a server or to a client (the words are chosen where they are said)."""
 
     name: str  # server or client
     socket_key: str  # the probe's list of addresses: where it listens, or where it connects
-    verb: str  # "listens on", "connects to"
-    never: str  # "never listens"
-    before: str  # "before listening"
-    without: str  # "without a listening socket"
     fixed_option: str  # the spec's option for a fixed HOST:PORT
 
 
-SERVER = Role("server", "listening", "listens on", "never listens", "before listening", "without a listening socket",
-              "--address")  # fmt: skip
-CLIENT = Role("client", "connecting", "connects to", "never connects", "before connecting",
-              "without connecting anywhere", "--client-address")  # fmt: skip
+SERVER = Role("server", "listening", "--address")
+CLIENT = Role("client", "connecting", "--client-address")
 ROLES = {role.name: role for role in (SERVER, CLIENT)}
 
 
@@ -132,9 +128,13 @@ def place(probe: dict[str, Any], given: int, hints: Hints, waited: float, role: 
     on_given = [(h, p) for h, p in seen if p == given]
     seen_host, port = (on_given or seen)[0]
     host = WILDCARDS.get(seen_host, seen_host)
-    verb = role.verb
+    server = role is SERVER
     if ":" in host and host != "::1":
-        return Placement(problem=f"{verb} the IPv6 address {host}, which the grader cannot give it")
+        if server:
+            text = _("listens on the IPv6 address {host}, which the grader cannot give it")
+        else:
+            text = _("connects to the IPv6 address {host}, which the grader cannot give it")
+        return Placement(problem=text.format(host=host))
     loopback = [] if host.startswith("127.") or ":" in host else [host]
     where = f"{seen_host}:{port}"
 
@@ -142,33 +142,59 @@ def place(probe: dict[str, Any], given: int, hints: Hints, waited: float, role: 
         return Placement(host, fixed, loopback, note=note, fixed_option=role.fixed_option)
 
     if on_given:
-        if role is SERVER:
-            return placed(None, "takes its port from the command line" + (f", binds {seen_host}" if loopback else ""))
-        told = host.startswith("127.")  # it was told 127.0.0.1: any of 127.0.0.0/8 is that machine
-        return placed(None, "connects where it is told" if told else f"takes its port from the command line, "
-                      f"connects to {seen_host}")  # fmt: skip
+        if server:
+            if loopback:
+                return placed(None, _("takes its port from the command line, binds {host}").format(host=seen_host))
+            return placed(None, _("takes its port from the command line"))
+        if host.startswith("127."):  # it was told 127.0.0.1: any of 127.0.0.0/8 is that machine
+            return placed(None, _("connects where it is told"))
+        return placed(None, _("takes its port from the command line, connects to {host}").format(host=seen_host))
     if swap16(port) == given:
-        return Placement(problem=f"{verb} port {port} instead of the port {given} it was given (htons() missing?)")
+        if server:
+            text = _("listens on port {port} instead of the port {given} it was given (htons() missing?)")
+        else:
+            text = _("connects to port {port} instead of the port {given} it was given (htons() missing?)")
+        return Placement(problem=text.format(port=port, given=given))
     if port in hints.numbers:
-        return placed(port, f"{verb} {where}, hard-coded in its source")
+        if server:
+            return placed(port, _("listens on {address}, hard-coded in its source").format(address=where))
+        return placed(port, _("connects to {address}, hard-coded in its source").format(address=where))
     if hints.ports:
         said = ", ".join(map(str, hints.ports))
-        forgot = " (htons() missing?)" if swap16(port) in hints.ports else ""
-        return Placement(problem=f"{verb} port {port}, but its source says port {said}{forgot}")
-    if role is SERVER and port >= ephemeral_start():
-        return Placement(problem=f"listens on port {port}, which the kernel chose: does it bind() before listen()?")
-    return placed(port, f"{verb} {where}")
+        if swap16(port) in hints.ports:
+            if server:
+                text = _("listens on port {port}, but its source says port {ports} (htons() missing?)")
+            else:
+                text = _("connects to port {port}, but its source says port {ports} (htons() missing?)")
+        elif server:
+            text = _("listens on port {port}, but its source says port {ports}")
+        else:
+            text = _("connects to port {port}, but its source says port {ports}")
+        return Placement(problem=text.format(port=port, ports=said))
+    if server and port >= ephemeral_start():
+        return Placement(
+            problem=_("listens on port {port}, which the kernel chose: does it bind() before listen()?").format(
+                port=port
+            )
+        )
+    return placed(port, (_("listens on {address}") if server else _("connects to {address}")).format(address=where))
 
 
 def _never(probe: dict[str, Any], waited: float, role: Role) -> str:
     output = probe.get("output") or []
-    said = f" (it printed: {output[-1][:120]})" if output else ""
+    said = " " + _("(it printed: {line})").format(line=output[-1][:120]) if output else ""
     if probe.get("output_bytes", 0) > NOISY_BYTES:
-        said = f" (it printed {probe['output_bytes'] >> 20} MiB)"
+        said = " " + _("(it printed {mib} MiB)").format(mib=probe["output_bytes"] >> 20)
     if role is CLIENT and probe.get("listening"):
         host, port = probe["listening"][0]
-        said += f" (it listens on {host}:{port}: is it the server?)"
+        said += " " + _("(it listens on {address}: is it the server?)").format(address=f"{host}:{port}")
     if probe.get("running"):
-        return f"{role.never}: still running after {waited:g} s {role.without}{said}"
-    ended = probe.get("exit") or "the program ended"
-    return f"{role.never}: {ended} {role.before}{said}"
+        if role is SERVER:
+            text = _("never listens: still running after {seconds:g} s without a listening socket")
+        else:
+            text = _("never connects: still running after {seconds:g} s without connecting anywhere")
+        return text.format(seconds=waited) + said
+    ended = probe.get("exit") or _("the program ended")
+    if role is SERVER:
+        return _("never listens: {ended} before listening").format(ended=ended) + said
+    return _("never connects: {ended} before connecting").format(ended=ended) + said

@@ -89,7 +89,7 @@ def config_text(args: argparse.Namespace) -> str:
     """sockspec.toml: every option of the assignment, and the weights file's tables."""
     grade = {"role": args.role, "timeout": args.timeout, "max-processes": args.max_processes, "memory": args.memory,
              "cpus": args.cpus, "disk": args.disk, "sockspec-timeout": args.sockspec_timeout,
-             "sockspec-time-scale": args.sockspec_time_scale}  # fmt: skip
+             "sockspec-time-scale": args.sockspec_time_scale, "lang": args.lang}  # fmt: skip
     if args.role == "server":
         grade.update(model=args.model, reply=args.reply)
     elif args.client_binary:

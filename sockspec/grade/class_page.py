@@ -20,9 +20,11 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sockspec import i18n
 from sockspec.causes import CAUSES
-from sockspec.grade.record import Record
-from sockspec.grade.scoring import NOT_RUN, PASSED
+from sockspec.grade.record import Record, verdict_text
+from sockspec.grade.scoring import NOT_RUN, PASSED, outcome_text
+from sockspec.i18n import _, ngettext
 
 DETAILS_LIMIT = 12_000  # characters per failure message; the full text is in the submission's junit.xml
 BINS = 10  # bars of the score histogram, each a tenth of the maximum
@@ -106,7 +108,7 @@ def histogram(records: list[Record], bins: int = BINS) -> list[tuple[int, int]]:
     """Per bin of score / max_score (the last bin holds full marks): students graded, and students not
     graded (verdict 'error'), counted apart, because a class full of zeros that are build failures
     asks for a different fix than one full of zeros that ran."""
-    counts = [[0, 0] for _ in range(bins)]
+    counts = [[0, 0] for _bin in range(bins)]
     for record in records:
         fraction = record.score / record.max_score if record.max_score > 0 else 0.0
         # Points are hundredths: a score of exactly 70% must not fall into 60-70% for a rounding error.
@@ -156,16 +158,19 @@ def _histogram_svg(records: list[Record], bins: int = BINS) -> list[str]:
     out = [
         f'<svg class="histogram" width="{width}" height="{top + height + bottom}" '
         f'viewBox="0 0 {width} {top + height + bottom}" role="img" aria-labelledby="histogram-title">',
-        '<title id="histogram-title">students per score, as a share of the maximum</title>',
+        f'<title id="histogram-title">{html.escape(_("students per score, as a share of the maximum"))}</title>',
     ]
     for index, (graded, ungraded) in enumerate(counts):
         x = gap + index * (bar + gap)
         low, high = 100 * index // bins, 100 * (index + 1) // bins
         span = f"{low}&ndash;{high}%"
         total = graded + ungraded
-        tip = f"{total} student{'' if total == 1 else 's'} scored {low}-{high}%" + (
-            f" ({ungraded} not graded)" if ungraded else ""
+        tip = ngettext("{count} student scored {low}-{high}%", "{count} students scored {low}-{high}%", total).format(
+            count=total, low=low, high=high
         )
+        if ungraded:
+            tip += " " + _("({count} not graded)").format(count=ungraded)
+        tip = html.escape(tip)
         out.append(
             f'<g class="bin" data-bin="{index}" data-count="{total}" data-ungraded="{ungraded}"><title>{tip}</title>'
         )
@@ -192,18 +197,24 @@ def _overview(records: list[Record], anchors: dict[str, str]) -> list[str]:
     if shares:
         middle = len(shares) // 2
         median = shares[middle] if len(shares) % 2 else (shares[middle - 1] + shares[middle]) / 2
-        typical = f"graded students: median {_percent(median)}, mean {_percent(sum(shares) / len(shares))}"
+        typical = _("graded students: median {median}, mean {mean}").format(
+            median=_percent(median), mean=_percent(sum(shares) / len(shares))
+        )
     else:
-        typical = "no student could be graded"
+        typical = _("no student could be graded")
+    if ungraded:
+        typical = _("{typical}; {count} not graded (grey), counted at their score").format(
+            typical=typical, count=ungraded
+        )
     out = [
         '<section class="overview" id="overview">',
-        '<div class="scores"><h2>Scores</h2>',
+        f'<div class="scores"><h2>{_("Scores")}</h2>',
         *_histogram_svg(records),
-        f'<p class="meta">{typical}'
-        + (f"; {ungraded} not graded (grey), counted at their score" if ungraded else "")
-        + "</p></div>",
-        '<div class="families"><h2>Families failed</h2>',
-        f'<p class="meta">students (of {len(graded)} graded) who did not pass every test of the family</p>',
+        f'<p class="meta">{e(typical)}</p></div>',
+        f'<div class="families"><h2>{_("Families failed")}</h2>',
+        '<p class="meta">'
+        + e(_("students (of {count} graded) who did not pass every test of the family").format(count=len(graded)))
+        + "</p>",
         '<table class="families"><tbody>',
     ]
     for family, names in families_failed(records).items():
@@ -212,21 +223,21 @@ def _overview(records: list[Record], anchors: dict[str, str]) -> list[str]:
         out.append(
             f'<tr class="family" data-family="{e(family, quote=True)}" data-failed="{len(names)}" '
             f'title="{e(", ".join(names), quote=True)}"><th>{e(family)}</th>'
-            f'<td class="count">{len(names)} of {applies}</td>'
+            f'<td class="count">{e(_("{failed} of {total}").format(failed=len(names), total=applies))}</td>'
             f'<td><span class="meter" style="width: {share * 8:.2f}em"></span></td></tr>'
         )
-    out += ["</tbody></table></div>", '<div class="bugs"><h2>The class&rsquo;s most common bugs</h2>']
+    out += ["</tbody></table></div>", f'<div class="bugs"><h2>{e(_("The class’s most common bugs"))}</h2>']
     causes = common_causes(records)
     if not causes:
-        out.append('<p class="meta">no likely bug was named for any student</p>')
+        out.append(f'<p class="meta">{e(_("no likely bug was named for any student"))}</p>')
     else:
         out.append('<ol class="bugs">')
         for cause_id, names in causes:
-            words = CAUSES[cause_id].words if cause_id in CAUSES else ""
+            words = _(CAUSES[cause_id].words) if cause_id in CAUSES else ""
             who = ", ".join(f'<a href="#{anchors[name]}">{e(name)}</a>' for name in names)
-            plural = "student" if len(names) == 1 else "students"
+            count = ngettext("{count} student", "{count} students", len(names)).format(count=len(names))
             out.append(
-                f'<li data-cause="{e(cause_id, quote=True)}" data-students="{len(names)}"><b>{len(names)} {plural}</b>'
+                f'<li data-cause="{e(cause_id, quote=True)}" data-students="{len(names)}"><b>{e(count)}</b>'
                 f" <code>{e(cause_id)}</code>"
                 + (f": {e(words)}" if words else "")
                 + f' <span class="who">({who})</span></li>'
@@ -240,40 +251,58 @@ def render(
     records: list[Record],
     graded: dict[str, Any],
     files: dict[str, list[str]] | None = None,
-    title: str = "sockspec grades",
+    title: str | None = None,
 ) -> str:
-    """The page; `graded` is record.graded_as() (role, model, reply); `files` maps a student to
-    their report files, as links relative to the page."""
+    """The page, in the language in use; `graded` is record.graded_as() (role, model, reply); `files`
+    maps a student to their report files, as links relative to the page; `title` is "sockspec grades"
+    by default."""
+    title = _("sockspec grades") if title is None else title
     families = families_of(records)
     anchors = _anchors(records)
     counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "error")}
     e = html.escape
-    if graded.get("role", "server") == "server":
-        what = f"servers, model <b>{e(str(graded['model']))}</b>, reply <b>{e(str(graded['reply']))}</b>"
+    role = graded.get("role", "server")
+    if role == "server":
+        what = e(_("servers, model {model}, reply {reply}"))
+        what = what.format(model=f"<b>{e(str(graded['model']))}</b>", reply=f"<b>{e(str(graded['reply']))}</b>")
+    elif role == "client":
+        what = f"<b>{e(_('clients'))}</b>"
     else:
-        what = f"<b>{e(str(graded['role']))}s</b>"
+        what = f"<b>{e(str(role))}</b>"
+    count = ngettext(
+        "{what}; {count} submission: {passed} pass, {failed} fail, {errors} error; generated {date}",
+        "{what}; {count} submissions: {passed} pass, {failed} fail, {errors} error; generated {date}",
+        len(records),
+    )
+    legend = [("full", _("all tests passed")), ("partial", _("some passed")), ("none", _("none passed")),
+              ("error", _("not graded")), ("na", _("no such test for this model"))]  # fmt: skip
+    headings = [_("student"), _("verdict"), _("score"), *families, _("reason")]
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{i18n.current().replace("_", "-")}"><head><meta charset="utf-8">',
         f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="meta">{what}; {len(records)} submissions: '
-        f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} error; "
-        f"generated {datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
+        '<p class="meta">'
+        + e(count).format(
+            what=what,
+            count=len(records),
+            passed=counts["pass"],
+            failed=counts["fail"],
+            errors=counts["error"],
+            date=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        )
+        + "</p>",  # fmt: skip
         *_overview(records, anchors),
-        '<p class="legend"><span class="full">all tests passed</span><span class="partial">some passed</span>'
-        '<span class="none">none passed</span><span class="error">not graded</span>'
-        '<span class="na">no such test for this model</span></p>',
-        '<table class="grades"><thead><tr><th>student</th><th>verdict</th><th>score</th>',
-        *[f"<th>{e(family)}</th>" for family in families],
-        "<th>reason</th></tr></thead><tbody>",
+        '<p class="legend">' + "".join(f'<span class="{css}">{e(label)}</span>' for css, label in legend) + "</p>",
+        '<table class="grades"><thead><tr>' + "".join(f"<th>{e(heading)}</th>" for heading in headings),
+        "</tr></thead><tbody>",
     ]
     for record in records:
         anchor = anchors[record.name]
         rows = record.families()
         out.append(
             f'<tr id="row-{anchor}"><td class="name"><a href="#{anchor}">{e(record.name)}</a></td>'
-            f'<td class="v-{record.verdict}">{record.verdict}</td>'
+            f'<td class="v-{record.verdict}">{e(verdict_text(record.verdict))}</td>'
             f'<td class="score">{points(record.score)} / {points(record.max_score)}</td>'
         )
         for family in families:
@@ -282,8 +311,11 @@ def render(
             if row is None:
                 out.append('<td class="na">&ndash;</td>')
                 continue
-            label = "error" if css == "error" else f"{points(row['points'])}/{points(row['max_points'])}"
-            tip = f"{int(row['passed'])} of {int(row['total'])} tests passed"
+            label = (
+                e(verdict_text("error")) if css == "error" else f"{points(row['points'])}/{points(row['max_points'])}"
+            )
+            tip = ngettext("{passed} of {total} test passed", "{passed} of {total} tests passed", int(row["total"]))
+            tip = e(tip.format(passed=int(row["passed"]), total=int(row["total"])), quote=True)
             out.append(f'<td class="{css}" title="{tip}"><a href="#{anchor}-{_slug(family)}">{label}</a></td>')
         out.append(f'<td class="reason">{e(record.reason)}</td></tr>')
     out.append("</tbody></table>")
@@ -297,7 +329,7 @@ def _student_section(record: Record, anchor: str, files: list[str]) -> list[str]
     e = html.escape
     out = [
         f'<section class="student" id="{anchor}">',
-        f'<h2>{e(record.name)} &mdash; <span class="v-{record.verdict}">{record.verdict}</span>, '
+        f'<h2>{e(record.name)} &mdash; <span class="v-{record.verdict}">{e(verdict_text(record.verdict))}</span>, '
         f"{points(record.score)} / {points(record.max_score)}</h2>",
         f'<p class="reason">{e(record.reason)}</p>',
     ]
@@ -305,14 +337,14 @@ def _student_section(record: Record, anchor: str, files: list[str]) -> list[str]
         out.append(f'<p class="meta">{e(record.note)}</p>')
     if files:
         links = ", ".join(f'<a href="{e(path, quote=True)}">{e(path.rsplit("/", 1)[-1])}</a>' for path in files)
-        out.append(f'<p class="meta">files: {links}</p>')
+        out.append(f'<p class="meta">{e(_("files: {links}")).format(links=links)}</p>')
     if record.build_output and record.verdict == "error":
         out.append(f'<pre class="build">{e(record.build_output)}</pre>')
     if record.causes:
-        out.append('<p class="meta">likely bugs, most likely first:</p><ul class="causes">')
+        out.append(f'<p class="meta">{e(_("likely bugs, most likely first:"))}</p><ul class="causes">')
         for cause in record.causes:
             cause_id = str(cause.get("id", ""))
-            words = CAUSES[cause_id].words if cause_id in CAUSES else ""
+            words = _(CAUSES[cause_id].words) if cause_id in CAUSES else ""
             evidence = str(cause.get("evidence", ""))
             out.append(
                 f"<li><code>{e(cause_id)}</code>"
@@ -336,19 +368,25 @@ def _family_block(record: Record, family: str, row: dict[str, float], anchor: st
     not_run = [t.name.removeprefix(f"{family}: ") for t in tests if t.outcome == NOT_RUN]
     score = f"{points(row['points'])} / {points(row['max_points'])}"
     if len(passed) == len(tests):
-        return [f'<div class="family all-passed" id="{anchor}">{e(family)}: all {len(tests)} passed ({score})</div>']
-    out = [
-        f'<div class="family" id="{anchor}"><h3>{e(family)}: {score} ({len(passed)} of {len(tests)} passed)</h3><ul>'
-    ]
+        said = _("{family}: all {count} passed ({score})")
+        said = said.format(family=family, count=len(tests), score=score)
+        return [f'<div class="family all-passed" id="{anchor}">{e(said)}</div>']
+    said = _("{family}: {score} ({passed} of {count} passed)")
+    said = said.format(family=family, score=score, passed=len(passed), count=len(tests))
+    out = [f'<div class="family" id="{anchor}"><h3>{e(said)}</h3><ul>']
     for test in tests:
         if test.outcome in (PASSED, NOT_RUN):
             continue
         details = test.details or test.summary
         if len(details) > DETAILS_LIMIT:
-            details = details[:DETAILS_LIMIT] + "\n[... cut; the whole message is in junit.xml]"
-        out.append(f'<li class="{e(test.outcome)}">{e(test.name)}: {e(test.outcome)}<pre>{e(details)}</pre></li>')
-    for css, label, names in (("passed", "passed", passed), ("not-run", "not run", not_run)):
+            details = details[:DETAILS_LIMIT] + "\n" + _("[... cut; the whole message is in junit.xml]")
+        said = f"{test.name}: {outcome_text(test.outcome)}"
+        out.append(f'<li class="{e(test.outcome)}">{e(said)}<pre>{e(details)}</pre></li>')
+    for css, label, names in (
+        ("passed", _("{count} passed: {names}"), passed),
+        ("not-run", _("{count} not run: {names}"), not_run),
+    ):
         if names:
-            out.append(f'<li class="{css}">{len(names)} {label}: {e(", ".join(names))}</li>')
+            out.append(f'<li class="{css}">{e(label.format(count=len(names), names=", ".join(names)))}</li>')
     out.append("</ul></div>")
     return out

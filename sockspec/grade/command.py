@@ -30,6 +30,7 @@ from sockspec.grade.job import Assignment, grade, internal_error, save
 from sockspec.grade.progress import Progress, clock
 from sockspec.grade.record import Record, graded_as
 from sockspec.grade.report_files import folder_name
+from sockspec.i18n import _, ngettext
 
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     options.take_signals()
     if isolation.process_cap == "nproc" and args.jobs > 1:
         # One budget of processes for all jobs: a fork bomb would starve the submissions beside it.
-        isolation.notes.append(f"with RLIMIT_NPROC shared, submissions are graded one at a time, not {args.jobs}")
+        isolation.notes.append(
+            _("with RLIMIT_NPROC shared, submissions are graded one at a time, not {jobs}").format(jobs=args.jobs)
+        )
         args.jobs = 1
     try:
         return _grade_all(submissions, assignment, isolation, args, (shard_index, shard_count), err)
@@ -92,16 +95,25 @@ def _grade_all(
     progress.close()
     finished = [grading.records[s.name] for s in submissions if s.name in grading.records]
     if alike := all_failed_alike(finished):
-        progress.note(f"sockspec grade: EVERY SUBMISSION FAILED THE SAME WAY: {alike}; check the grading set-up")
+        said = _("EVERY SUBMISSION FAILED THE SAME WAY: {reason}; check the grading set-up").format(reason=alike)
+        progress.note(f"sockspec grade: {said}")
     extra = {"shard": f"{shard_of[0]}/{shard_of[1]}", "sandbox": isolation.describe()}
     graded = graded_as(assignment.role, assignment.model, assignment.reply)
     report_files.write_class_reports(args.out, finished, graded, extra)
-    print(
-        f"{'interrupted after' if status else 'graded'} {len(finished)} of {len(submissions)} submissions in "
-        f"{clock(time.monotonic() - progress.started)}; reports in {args.out}/ "
-        "(summary.json, summary.csv, report.html, and a folder per submission)",
-        file=err,
-    )
+    if status:
+        done = ngettext(
+            "interrupted after {done} of {total} submission in {time}",
+            "interrupted after {done} of {total} submissions in {time}",
+            len(submissions),
+        )
+    else:
+        done = ngettext(
+            "graded {done} of {total} submission in {time}", "graded {done} of {total} submissions in {time}",
+            len(submissions),
+        )  # fmt: skip
+    done = done.format(done=len(finished), total=len(submissions), time=clock(time.monotonic() - progress.started))
+    where = _("reports in {folder}/ (summary.json, summary.csv, report.html, and a folder per submission)")
+    print(_("{done}; {where}").format(done=done, where=where.format(folder=args.out)), file=err)
     return status or (INTERNAL_ERROR if grading.failures else 0)
 
 
@@ -152,7 +164,7 @@ class Grading:
             return 0
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-            self.progress.note("sockspec grade: interrupted: killing every submission still running")
+            self.progress.note("sockspec grade: " + _("interrupted: killing every submission still running"))
             self.active.cancel_all()
             pool.shutdown(wait=True, cancel_futures=True)
             # Reports finished just before the interrupt are kept, and counted.

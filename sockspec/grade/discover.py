@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sockspec.build import COMPILERS
+from sockspec.i18n import _
 
 SOURCE_SUFFIXES = (*COMPILERS, ".py")
 KINDS = {".c": "c", ".cpp": "c++", ".cc": "c++", ".py": "python"}
@@ -92,24 +93,31 @@ def _submission(name: str, entry: Path, role: str) -> Submission:
     try:
         digest, size = _digest(entry)
     except OSError as error:
-        return Submission(name, entry, "none", None, "", f"cannot read the submission: {error.strerror}")
+        return Submission(
+            name, entry, "none", None, "", _("cannot read the submission: {error}").format(error=error.strerror)
+        )
     if size > MAX_BYTES:
-        return Submission(name, entry, "none", None, digest, f"the submission is larger than {MAX_BYTES >> 20} MiB")
+        problem = _("the submission is larger than {mib} MiB").format(mib=MAX_BYTES >> 20)
+        return Submission(name, entry, "none", None, digest, problem)
     if entry.is_file():
         if entry.suffix in KINDS:
             return Submission(name, entry, KINDS[entry.suffix], entry, digest)
-        return Submission(name, entry, "none", None, digest, f"not a C, C++ or Python source: {entry.name}")
+        problem = _("not a C, C++ or Python source: {name}").format(name=entry.name)
+        return Submission(name, entry, "none", None, digest, problem)
     run = entry / "run"
     if run.is_file():
         return Submission(name, entry, "run", run, digest)
     sources = [p for p in _files(entry) if p.suffix in KINDS]
     if not sources:
-        what = "the folder is empty" if not _files(entry) else "no C, C++ or Python source and no run script"
+        what = _("the folder is empty") if not _files(entry) else _("no C, C++ or Python source and no run script")
         return Submission(name, entry, "none", None, digest, what)
     chosen = _program_among(sources, role)
     if chosen is None:
         names = ", ".join(str(p.relative_to(entry)) for p in sources[:4])
-        problem = f"cannot tell which source is the {role} ({names}); add a run script"
+        if role == "server":
+            problem = _("cannot tell which source is the server ({names}); add a run script").format(names=names)
+        else:
+            problem = _("cannot tell which source is the client ({names}); add a run script").format(names=names)
         return Submission(name, entry, "none", None, digest, problem)
     return Submission(name, entry, KINDS[chosen.suffix], chosen, digest)
 

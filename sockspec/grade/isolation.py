@@ -38,28 +38,37 @@ from typing import Any
 
 from sockspec.grade import confine
 from sockspec.grade.cgroups import CgroupRoot, CgroupUnavailable
+from sockspec.i18n import N_, _
 
 CAPS = {
-    "cgroup": "a cgroup per submission caps its tasks (pids.max), memory and CPU",
-    "pid_max": "each submission's PID namespace caps its tasks (kernel.pid_max); memory is capped per process "
-    "(RLIMIT_AS) and CPU is not capped",
-    "uid": "RLIMIT_NPROC caps the processes of each submission's own uid; memory is capped per process (RLIMIT_AS) "
-    "and CPU is not capped",
-    "nproc": "RLIMIT_NPROC caps the processes of the grading user, shared by all submissions; memory is capped "
-    "per process (RLIMIT_AS) and CPU is not capped",
-    "none": "NOTHING CAPS THE NUMBER OF PROCESSES: a fork bomb can hurt this machine; memory is capped per "
-    "process (RLIMIT_AS)",
+    "cgroup": N_("a cgroup per submission caps its tasks (pids.max), memory and CPU"),
+    "pid_max": N_(
+        "each submission's PID namespace caps its tasks (kernel.pid_max); memory is capped per process "
+        "(RLIMIT_AS) and CPU is not capped"
+    ),
+    "uid": N_(
+        "RLIMIT_NPROC caps the processes of each submission's own uid; memory is capped per process (RLIMIT_AS) "
+        "and CPU is not capped"
+    ),
+    "nproc": N_(
+        "RLIMIT_NPROC caps the processes of the grading user, shared by all submissions; memory is capped "
+        "per process (RLIMIT_AS) and CPU is not capped"
+    ),
+    "none": N_(
+        "NOTHING CAPS THE NUMBER OF PROCESSES: a fork bomb can hurt this machine; memory is capped per "
+        "process (RLIMIT_AS)"
+    ),
 }
 # Who the submission's programs run as, by what confines them (`program_user` in `describe`).
-NO_VIEW_ROOT = (
+NO_VIEW_ROOT = N_(
     "NO FILE SYSTEM VIEW ({why}): each submission runs as a uid of its own, but can read every file of this "
     "machine that any user may read, the class folder included; install bubblewrap (Debian: bubblewrap)"
 )
-NO_VIEW_USER = (
+NO_VIEW_USER = N_(
     "NOTHING CONFINES THE SUBMISSIONS ({why}): they run as you, and can read and change everything you can, "
     "the grades and the other submissions included; install bubblewrap, or grade as root"
 )
-USER_NAMESPACE_NOTE = (
+USER_NAMESPACE_NOTE = N_(
     "not root: each submission runs in a user namespace of its own with your uid on the host, so it can "
     "signal the spec's harness of its own job (never another job's), and your supplementary groups still "
     "count for its file access"
@@ -111,26 +120,28 @@ def detect(use_namespaces: bool = True, use_cgroups: bool = True, use_pid_max: b
         unshare, pid_max, view_problem, why = _try_namespaces(root, bwrap)
         if unshare is None:
             notes.append(
-                f"network namespaces are not available ({why}): each submission is told its port "
-                "(PORT and last argument) and one that hard-codes its address cannot be graded as written"
+                _(
+                    "network namespaces are not available ({why}): each submission is told its port "
+                    "(PORT and last argument) and one that hard-codes its address cannot be graded as written"
+                ).format(why=why)
             )
     else:
-        notes.append("namespaces turned off: each submission is told its port (PORT and last argument)")
+        notes.append(_("namespaces turned off: each submission is told its port (PORT and last argument)"))
     if bwrap is None:
         view_problem = "bwrap is not installed"
     elif unshare is None:
         view_problem = confine.trial_problem(bwrap, host_uid=root)
     if view_problem:
         bwrap = None
-        notes.append((NO_VIEW_ROOT if root else NO_VIEW_USER).format(why=view_problem))
+        notes.append(_(NO_VIEW_ROOT if root else NO_VIEW_USER).format(why=view_problem))
     elif not root:
-        notes.append(USER_NAMESPACE_NOTE)
-    cgroups, why_not = None, "cgroups turned off"
+        notes.append(_(USER_NAMESPACE_NOTE))
+    cgroups, why_not = None, _("cgroups turned off")
     if use_cgroups:
         try:
             cgroups = CgroupRoot.create(f"sockspec-grade-{os.getpid()}")
         except CgroupUnavailable as error:
-            why_not = f"no cgroup ({error})"
+            why_not = _("no cgroup ({error})").format(error=error)
     if cgroups is not None:
         cap = "cgroup"
     elif pid_max and use_pid_max:
@@ -140,7 +151,7 @@ def detect(use_namespaces: bool = True, use_cgroups: bool = True, use_pid_max: b
     else:
         cap = "nproc"
     if cap != "cgroup":
-        notes.append(f"{why_not}: {CAPS[cap]}")
+        notes.append(_("{why}: {caps}").format(why=why_not, caps=_(CAPS[cap])))
     return Isolation(unshare, cgroups, cap, bwrap, notes)
 
 

@@ -31,6 +31,7 @@ from sockspec.grade.record import BUILD_OUTPUT_LIMIT, Record, judge
 from sockspec.grade.report_files import folder_name
 from sockspec.grade.sandbox import Active, Cancelled, GraderFault, Sandbox
 from sockspec.grade.scoring import ScoredTest, client_selection, score
+from sockspec.i18n import _
 from sockspec.process_tree import describe_exit
 from sockspec.timeouts import Timeouts
 
@@ -49,7 +50,7 @@ class Assignment:
     timeout: float  # wall clock for one submission's probe and spec run
     limits: Limits
     waits: Timeouts  # the spec's waits: start bounds the probe, build the compiler
-    spec_options: tuple[str, ...]  # --sockspec-timeout and --sockspec-time-scale, passed on
+    spec_options: tuple[str, ...]  # --sockspec-timeout, --sockspec-time-scale and --lang, passed on
     weights: dict[str, float]
     applicable: tuple[str, ...]  # the spec's test ids for this model and reply, or for a client
     fingerprint: str
@@ -105,7 +106,7 @@ def new_record(sub: Submission, assignment: Assignment, verdict: str = "error", 
 def internal_error(sub: Submission, assignment: Assignment, trace: str) -> Record:
     """The record of a submission the grader itself failed on: its verdict says so, in one line,
     and never blames the student; every test is 'not run'."""
-    reason = f"internal error of the grader: {trace.strip().splitlines()[-1][:200]}"
+    reason = _("internal error of the grader: {error}").format(error=trace.strip().splitlines()[-1][:200])
     record = new_record(sub, assignment, "error", reason)
     record.problem = reason
     record.tests = assignment.tests({})
@@ -131,7 +132,7 @@ def _grade_into(
     files: dict[str, bytes], active: Active,
 ) -> None:  # fmt: skip
     if sub.problem or sub.program is None:
-        _error(record, assignment, sub.problem or "nothing to run")
+        _error(record, assignment, sub.problem or _("nothing to run"))
         return
     hints = address.scan([(p.suffix, p.read_text(errors="replace")) for p in sub.sources])
     role = address.ROLES[assignment.role]
@@ -169,7 +170,8 @@ def _grade_into(
     files["results.jsonl"] = _capped(work / "results.jsonl", 16 * OUTPUT_CAP)
     startup = found.startup_error
     if startup is not None:
-        _error(record, assignment, f"does not start: {startup['reason']}" + _cap_notes(events, assignment.limits))
+        reason = _("does not start: {reason}").format(reason=startup["reason"])
+        _error(record, assignment, reason + _cap_notes(events, assignment.limits))
         return
     if not found.started and not outcome.timed_out and not starved:
         raise GraderFault(f"the spec run did not start (exit status {outcome.status}): "
@@ -177,7 +179,8 @@ def _grade_into(
     record.tests = assignment.tests(found.tests)
     ended_early = ""
     if not outcome.timed_out and not found.ended:
-        ended_early = f"the spec run ended before its last test: {describe_exit(_as_returncode(outcome.status), 'it')}"
+        how = describe_exit(_as_returncode(outcome.status), "it")
+        ended_early = _("the spec run ended before its last test: {how}").format(how=how)
     elif found.ended and found.exitstatus not in (0, 1) and not starved:
         raise GraderFault(f"the spec run ended with status {found.exitstatus}: "
                           f"{_capped(work / 'spec-output.txt').decode(errors='replace')[-4000:]}")  # fmt: skip
@@ -246,14 +249,19 @@ def _build(
         built = sandbox.build(argv, _environment(), str(made), binary.name, assignment.waits.build)
         output = built.output.replace(f"{sandbox.box}/", "")
         if built.timed_out:
-            output += f"\nerror: the compiler did not finish within {assignment.waits.build:g} s\n"
+            output += (
+                "\n"
+                + _("error: the compiler did not finish within {seconds:g} s").format(seconds=assignment.waits.build)
+                + "\n"
+            )
         if not built.ok:
             files["build.txt"] = output.encode()
             record.build_output = output[:BUILD_OUTPUT_LIMIT]
-            _error(record, assignment, f"does not compile: {build.BuildError(source, output).first_error}")
+            first = build.BuildError(source, output).first_error
+            _error(record, assignment, _("does not compile: {error}").format(error=first))
             return None
         build.store(source.suffix, data, binary, output, source.stem)
-    files["build.txt"] = (output or "compiled without messages\n").encode()
+    files["build.txt"] = (output or _("compiled without messages") + "\n").encode()
     return binary
 
 
@@ -277,10 +285,10 @@ def _reaches_out(hints: address.Hints) -> str:
     elsewhere = [a for a in hints.addresses if not a.startswith("127.") and a != "0.0.0.0"]
     if not elsewhere:
         return ""
-    return (
-        f"its source names the address {elsewhere[0]}, and without network namespaces the grader does not "
+    return _(
+        "its source names the address {address}, and without network namespaces the grader does not "
         "run a client that may connect there"
-    )
+    ).format(address=elsewhere[0])
 
 
 def _spec_argv(program: Program, work: Path, assignment: Assignment, placement: address.Placement) -> list[str]:
@@ -323,9 +331,9 @@ def _error(record: Record, assignment: Assignment, reason: str) -> None:
 def _cap_notes(events: dict[str, int], limits: Limits) -> str:
     notes = ""
     if events.get("process_cap_hits"):
-        notes += f" (it hit the cap of {limits.max_processes} processes: a fork bomb?)"
+        notes += " " + _("(it hit the cap of {count} processes: a fork bomb?)").format(count=limits.max_processes)
     if events.get("oom_kills"):
-        notes += f" (the memory cap of {limits.memory_bytes >> 20} MiB killed a process)"
+        notes += " " + _("(the memory cap of {mib} MiB killed a process)").format(mib=limits.memory_bytes >> 20)
     return notes
 
 
@@ -337,10 +345,10 @@ def _capped(path: Path, cap: int = OUTPUT_CAP) -> bytes:
     except OSError:
         return b""
     if len(data) > cap:
-        return data[:cap] + f"\n[sockspec grade: cut at {cap >> 20} MiB]\n".encode()
+        return data[:cap] + ("\n[" + _("sockspec grade: cut at {mib} MiB").format(mib=cap >> 20) + "]\n").encode()
     return data
 
 
 def _last_line(path: Path) -> str:
     lines = [line.strip() for line in _capped(path).decode(errors="replace").splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "it printed nothing"
+    return lines[-1][:200] if lines else _("it printed nothing")

@@ -14,9 +14,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from sockspec import i18n
 from sockspec.grade import report_files
 from sockspec.grade.record import Record
 from sockspec.grade.report_files import folder_name
+from sockspec.i18n import _, ngettext
 
 
 class MergeError(Exception):
@@ -27,6 +29,14 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sockspec merge", description="Combine the reports of grading shards.")
     p.add_argument("shards", nargs="+", type=Path, help="report folders written by sockspec grade --shard K/N")
     p.add_argument("--out", type=Path, default=Path("grades"), help="where the combined reports go (default ./grades)")
+    languages = i18n.languages()
+    p.add_argument(
+        "--lang",
+        choices=languages,
+        default=i18n.from_environment(),
+        help=f"the language of report.html: {', '.join(languages)} (default: from LANGUAGE, LC_ALL, LC_MESSAGES, "
+        "LANG); each submission's reports keep the language it was graded in",
+    )
     return p
 
 
@@ -34,12 +44,16 @@ def load_shard(folder: Path) -> tuple[dict, list[Record]]:
     try:
         summary = json.loads((folder / "summary.json").read_text())
     except (OSError, ValueError) as error:
-        raise MergeError(f"{folder} is not a report folder of sockspec grade: {error}") from None
+        raise MergeError(
+            _("{folder} is not a report folder of sockspec grade: {error}").format(folder=folder, error=error)
+        ) from None
     records = []
     for row in summary["submissions"]:
         record = Record.load(folder / folder_name(row["name"]))
         if record is None:
-            raise MergeError(f"{folder}: the report of {row['name']} is missing or unreadable")
+            raise MergeError(
+                _("{folder}: the report of {name} is missing or unreadable").format(folder=folder, name=row["name"])
+            )
         records.append(record)
     return summary, records
 
@@ -49,9 +63,11 @@ def _graded_as(summary: dict) -> dict:
 
 
 def _said(graded: dict) -> str:
+    if graded["role"] == "client":
+        return _("as clients")
     if graded["role"] != "server":
-        return f"as {graded['role']}s"
-    return f"as model {graded['model']}, reply {graded['reply']}"
+        return _("as {role}").format(role=graded["role"])
+    return _("as model {model}, reply {reply}").format(model=graded["model"], reply=graded["reply"])
 
 
 def merge(shards: list[Path], out: Path) -> list[Record]:
@@ -63,11 +79,19 @@ def merge(shards: list[Path], out: Path) -> list[Record]:
         if graded is None:
             graded = _graded_as(summary)
         elif _graded_as(summary) != graded:
-            raise MergeError(f"{folder} was graded {_said(_graded_as(summary))}; {shards[0]} {_said(graded)}")
+            raise MergeError(
+                _("{folder} was graded {how}; {first} {first_how}").format(
+                    folder=folder, how=_said(_graded_as(summary)), first=shards[0], first_how=_said(graded)
+                )
+            )
         parts.append(summary.get("shard", "?"))
         for record in records:
             if record.name in chosen and chosen[record.name][0].digest != record.digest:
-                raise MergeError(f"{record.name} is in {chosen[record.name][1]} and {folder} with different content")
+                raise MergeError(
+                    _("{name} is in {first} and {folder} with different content").format(
+                        name=record.name, first=chosen[record.name][1], folder=folder
+                    )
+                )
             chosen.setdefault(record.name, (record, folder))
     out.mkdir(parents=True, exist_ok=True)
     for record, folder in chosen.values():
@@ -75,7 +99,7 @@ def merge(shards: list[Path], out: Path) -> list[Record]:
         if source.resolve() != target.resolve():
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
-    records = sorted((record for record, _ in chosen.values()), key=lambda r: r.name)
+    records = sorted((record for record, _folder in chosen.values()), key=lambda r: r.name)
     extra = {"merged_from": [str(folder) for folder in shards], "shards": parts}
     assert graded is not None  # argparse asks for at least one shard
     report_files.write_class_reports(out, records, graded, extra)
@@ -84,17 +108,22 @@ def merge(shards: list[Path], out: Path) -> list[Record]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    i18n.use(args.lang)
     try:
         records = merge(args.shards, args.out)
     except MergeError as error:
         print(f"sockspec merge: {error}", file=sys.stderr)
         return 2
     counts = {v: sum(r.verdict == v for r in records) for v in ("pass", "fail", "error")}
+    shards = ngettext("merged {count} shard", "merged {count} shards", len(args.shards)).format(count=len(args.shards))
+    text = _("{shards}: {submissions} submissions, {passed} pass, {failed} fail, {errors} error; reports in {folder}/")
     print(
-        f"merged {len(args.shards)} shard(s): {len(records)} submissions, {counts['pass']} pass, "
-        f"{counts['fail']} fail, {counts['error']} error; reports in {args.out}/",
+        text.format(
+            shards=shards, submissions=len(records), passed=counts["pass"], failed=counts["fail"],
+            errors=counts["error"], folder=args.out,
+        ),
         file=sys.stderr,
-    )
+    )  # fmt: skip
     return 0
 
 

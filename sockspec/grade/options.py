@@ -11,6 +11,7 @@ those of a weights file, so one file describes a whole assignment.
     model = "threaded"
     timeout = 300
     sockspec-timeout = ["start=10"]
+    lang = "zh_CN"        # the language of every report, and of the spec's failures
 
     [weights]
     send_recv = 4
@@ -27,7 +28,7 @@ import signal
 import tomllib
 from pathlib import Path
 
-from sockspec import timeouts
+from sockspec import i18n, timeouts
 from sockspec.grade.cgroups import Limits
 from sockspec.grade.isolation import Isolation, detect
 from sockspec.grade.job import Assignment
@@ -71,19 +72,29 @@ def add_grading_options(p: argparse.ArgumentParser) -> None:
         "--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help="passed on to the spec"
     )
     p.add_argument("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help="passed on to the spec")
+    languages = i18n.languages()
+    p.add_argument(
+        "--lang",
+        choices=languages,
+        default=i18n.from_environment(),
+        help=f"the language of the reports and the spec's failures: {', '.join(languages)} "
+        "(default: from LANGUAGE, LC_ALL, LC_MESSAGES, LANG)",
+    )
     p.add_argument("--no-namespaces", action="store_true", help="do not use namespaces (test the fallback)")
     p.add_argument("--no-cgroups", action="store_true", help="do not use cgroups (test the fallback)")
 
 
 def parse(p: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """The command line, over the defaults of --config's [grade] table; UsageError if they cannot be used."""
-    first, _ = p.parse_known_args(argv)
+    """The command line, over the defaults of --config's [grade] table; UsageError if they cannot be used.
+    The grader speaks --lang from then on (`sockspec.i18n.use`)."""
+    first, _rest = p.parse_known_args(argv)
     tables = _read_config(first.config) if first.config is not None else {}
     p.set_defaults(**_config_defaults(first.config, tables.get("grade", {}), vars(first)))
     args = p.parse_args(argv)
     if args.weights is None and ("weights" in tables or "visibility" in tables):
         args.weights = args.config
     _check(args)
+    i18n.use(args.lang)
     return args
 
 
@@ -128,6 +139,8 @@ def _check(args: argparse.Namespace) -> None:
         args.model = args.reply = ""
     if args.sockspec_time_scale <= 0 or args.timeout <= 0 or args.disk < 1 or getattr(args, "jobs", 1) < 1:
         raise UsageError("--sockspec-time-scale, --jobs, --timeout and --disk must be positive")
+    if args.lang not in i18n.languages():
+        raise UsageError(f"--lang {args.lang}: sockspec speaks {', '.join(i18n.languages())}")
     if missing := [str(path) for path in args.sandbox_read if not path.exists()]:
         raise UsageError(f"--sandbox-read {missing[0]}: no such file or folder")
 
@@ -152,6 +165,7 @@ def prepare(args: argparse.Namespace) -> tuple[Assignment, Isolation]:
         raise UsageError(str(error)) from None
     spec_options = [f"--sockspec-timeout={item}" for item in args.sockspec_timeout]
     spec_options.append(f"--sockspec-time-scale={args.sockspec_time_scale:g}")
+    spec_options.append(f"--lang={args.lang}")  # the spec's failures speak the reports' language
     isolation = detect(not args.no_namespaces, not args.no_cgroups)
     decisive = spec_options + [str(args.timeout)] + (["--client-binary"] if args.client_binary else [])
     assignment = Assignment(

@@ -20,7 +20,10 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from sockspec.grade.record import Record
+from sockspec.grade.record import Record, verdict_text
+from sockspec.i18n import _
+from sockspec.report import pad
+from sockspec.report import width as width_of
 
 BAR_WIDTH = 24
 
@@ -28,6 +31,13 @@ BAR_WIDTH = 24
 def clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def cut(text: str, columns: int) -> str:
+    """`text` cut to at most `columns` columns of a terminal (a Chinese character takes two)."""
+    while width_of(text) > columns:
+        text = text[:-1]
+    return text
 
 
 def terminal_width(stream: TextIO) -> int:
@@ -82,9 +92,10 @@ class Progress:
             if reused:
                 self.skipped += 1
             self._clear()
-            how = "unchanged, not run again" if reused else f"{record.seconds:.1f} s"
+            how = _("unchanged, not run again") if reused else _("{seconds:.1f} s").format(seconds=record.seconds)
             self.stream.write(
-                f"[{self.done:>{len(str(self.total))}}/{self.total}] {record.name:<24} {record.verdict:<5} "
+                f"[{self.done:>{len(str(self.total))}}/{self.total}] {record.name:<24} "
+                f"{pad(verdict_text(record.verdict), 6)}"
                 f"{record.score:>6.4g}/{record.max_score:<6.4g} ({how})  {record.reason[:90]}\n"
             )
             self._draw()
@@ -103,12 +114,17 @@ class Progress:
     def line(self) -> str:
         filled = BAR_WIDTH * self.done // max(self.total, 1)
         left = self.estimate()
-        return (
-            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.done}/{self.total} done, "
-            f"{self.counts['pass']} passed, {self.counts['fail']} failed, {self.counts['error']} errors, "
-            f"{clock(self.now() - self.started)} elapsed"
-            + (f", ~{clock(left)} left" if left is not None and self.done < self.total else "")
+        text = _("{done}/{total} done, {passed} passed, {failed} failed, {errors} errors, {elapsed} elapsed").format(
+            done=self.done,
+            total=self.total,
+            passed=self.counts["pass"],
+            failed=self.counts["fail"],
+            errors=self.counts["error"],
+            elapsed=clock(self.now() - self.started),
         )
+        if left is not None and self.done < self.total:
+            text = _("{progress}, ~{left} left").format(progress=text, left=clock(left))
+        return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {text}"
 
     def running_line(self, width: int) -> str:
         """'running: alice 0:42, bob 0:07', longest running first, in at most `width` characters: the
@@ -119,12 +135,13 @@ class Progress:
         items = [f"{name} {clock(now - since)}" for name, since in self.running.items()]
         shown = ""
         for count in range(len(items), 0, -1):
-            shown = "running: " + ", ".join(items[:count])
+            names = ", ".join(items[:count])
             if count < len(items):
-                shown += f", +{len(items) - count} more"
-            if len(shown) <= width:
+                names = _("{names}, +{count} more").format(names=names, count=len(items) - count)
+            shown = _("running: {names}").format(names=names)
+            if width_of(shown) <= width:
                 return shown
-        return shown[:width]
+        return cut(shown, width)
 
     def _clear(self) -> None:
         if self.interactive and self._drawn:
@@ -136,7 +153,7 @@ class Progress:
             self._clear()
             # One column spare: a line that fills the last column leaves some terminals on the next line.
             width = max((self.width or terminal_width(self.stream)) - 1, 20)
-            lines = [self.line()[:width], self.running_line(width)]
+            lines = [cut(self.line(), width), self.running_line(width)]
             lines = [line for line in lines if line]
             self.stream.write("\n".join(lines))
             self._drawn = len(lines)

@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
+from sockspec.i18n import N_, _, ngettext
 
 RECORD_FILE = "grade.json"
+# A verdict as a person reads it (grade.json and the summaries keep the word itself).
+VERDICTS = {"pass": N_("pass"), "fail": N_("fail"), "error": N_("error")}
 REASON_LIMIT = 240  # characters of a verdict's one-line reason
 BUILD_OUTPUT_LIMIT = 8000
 
@@ -92,6 +95,11 @@ class Record:
             return None
 
 
+def verdict_text(verdict: str) -> str:
+    """`verdict` in the language in use."""
+    return _(VERDICTS[verdict]) if verdict in VERDICTS else verdict
+
+
 def graded_as(role: str, model: str, reply: str) -> dict[str, str | None]:
     """What a class was graded as, for summaries: a client has no model and no reply mode."""
     return {"role": role, "model": model or None, "reply": reply or None}
@@ -106,15 +114,28 @@ def judge(
     finished = [t for t in tests if t.outcome != NOT_RUN]
     not_passed = [t for t in finished if t.outcome != PASSED]
     if timed_out or ended_early:
-        why = f"timeout: the spec run did not finish within {limit:g} s" if timed_out else ended_early
+        why = (
+            _("timeout: the spec run did not finish within {seconds:g} s").format(seconds=limit)
+            if timed_out
+            else ended_early
+        )
         if not finished:
-            return "error", f"{why}; no test finished"
-        return "fail", f"{why}; {len(finished)} of {total} tests finished, {len(not_passed)} of them failed"
+            return "error", _("{why}; no test finished").format(why=why)
+        counts = ngettext(
+            "{finished} of {total} test finished, {failed} of them failed",
+            "{finished} of {total} tests finished, {failed} of them failed",
+            total,
+        ).format(finished=len(finished), total=total, failed=len(not_passed))
+        return "fail", _("{why}; {counts}").format(why=why, counts=counts)
     if not not_passed and len(finished) == total:
-        return "pass", f"all {total} tests passed"
+        return "pass", ngettext("all {total} test passed", "all {total} tests passed", total).format(total=total)
     first = not_passed[0] if not_passed else None
-    detail = f"; first: {first.name}: {first.summary}" if first and first.summary else ""
-    line = f"{len(not_passed)} of {total} tests failed{detail}"
+    line = ngettext("{failed} of {total} test failed", "{failed} of {total} tests failed", total).format(
+        failed=len(not_passed), total=total
+    )
+    if first and first.summary:
+        line = _("{counts}; first: {test}: {summary}").format(counts=line, test=first.name, summary=first.summary)
     if causes:
-        line = f"likely {' + '.join(cause['id'] for cause in causes)}: {line}"
+        ids = " + ".join(cause["id"] for cause in causes)
+        line = _("likely {causes}: {reason}").format(causes=ids, reason=line)
     return "fail", line if len(line) <= REASON_LIMIT else line[: REASON_LIMIT - 3] + "..."

@@ -18,11 +18,14 @@ from typing import Any
 
 from sockspec import diagnosis
 from sockspec.grade import class_page
-from sockspec.grade.record import RECORD_FILE, Record
-from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest
+from sockspec.grade.record import RECORD_FILE, Record, verdict_text
+from sockspec.grade.scoring import NOT_RUN, PASSED, ScoredTest, outcome_text
+from sockspec.i18n import N_, _
 
 SUMMARY_COLUMNS = ["name", "verdict", "score", "max_score", "failed", "causes", "reason"]
 OUTPUT_LIMIT = 16_000  # characters of failure details per test in results.json and junit.xml
+# The labels of a failure's lines that a report adds, as sockspec.report's LABELS say them.
+LIKELY_BUG, REPRODUCE = N_("LIKELY BUG"), N_("REPRODUCE")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -69,17 +72,19 @@ def folder_name(name: str) -> str:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n[... cut: see junit.xml's source run]"
+    return (
+        text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n" + _("[... cut: see junit.xml's source run]")
+    )
 
 
 def feedback(record: Record, test: ScoredTest) -> str:
     """What a student reads for one test: why it failed, its likely bug and how to run it again."""
     if test.outcome == PASSED:
-        return "passed"
+        return outcome_text(PASSED)
     if test.outcome == NOT_RUN:
-        return f"not run: {record.reason}"
-    lines = [test.details or test.summary or test.outcome]
-    for label, value in (("LIKELY BUG", test.likely_bug), ("REPRODUCE", test.reproduce)):
+        return _("not run: {reason}").format(reason=record.reason)
+    lines = [test.details or test.summary or outcome_text(test.outcome)]
+    for label, value in ((_(LIKELY_BUG), test.likely_bug), (_(REPRODUCE), test.reproduce)):
         if value and f"{label}:" not in lines[0]:
             lines.append(f"{label}: {value}")
     return _clip("\n".join(lines))
@@ -88,14 +93,14 @@ def feedback(record: Record, test: ScoredTest) -> str:
 def headline(record: Record) -> str:
     """The verdict and its reason, the run's note, its DIAGNOSIS, and the first failure's likely bug
     and reproduction."""
-    lines = [f"{record.verdict}: {record.reason}"] + ([record.note] if record.note else [])
+    lines = [f"{verdict_text(record.verdict)}: {record.reason}"] + ([record.note] if record.note else [])
     if record.causes:
         names = {t.nodeid: t.name for t in record.tests}
-        lines += ["", "DIAGNOSIS", *diagnosis.lines(record.causes, names), ""]
+        lines += ["", _("DIAGNOSIS"), *diagnosis.lines(record.causes, names), ""]
     first = next((t for t in record.tests if t.outcome not in (PASSED, NOT_RUN)), None)
     if first is not None:
-        lines += [f"{label}: {value}" for label, value in (("LIKELY BUG", first.likely_bug),
-                                                          ("REPRODUCE", first.reproduce)) if value]  # fmt: skip
+        lines += [f"{_(label)}: {value}" for label, value in ((LIKELY_BUG, first.likely_bug),
+                                                             (REPRODUCE, first.reproduce)) if value]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -117,7 +122,7 @@ def gradescope(record: Record) -> dict[str, Any]:
         if test.outcome != NOT_RUN or any(t.outcome != NOT_RUN for t in record.tests)
     ]
     if not tests:
-        tests = [{"name": "sockspec: the submission could not be graded", "score": 0.0,
+        tests = [{"name": "sockspec: " + _("the submission could not be graded"), "score": 0.0,
                   "max_score": record.max_score, "status": "failed", "output": headline(record),
                   "visibility": "visible"}]  # fmt: skip
     return {
@@ -181,7 +186,7 @@ def junit(record: Record) -> str:
         elif test.outcome == "error":
             ET.SubElement(case, "error", message=test.summary).text = _clip(test.details)
         elif test.outcome == NOT_RUN:
-            ET.SubElement(case, "error", message=f"not run: {record.reason}")
+            ET.SubElement(case, "error", message=_("not run: {reason}").format(reason=record.reason))
         elif test.outcome == "skipped":
             ET.SubElement(case, "skipped", message=test.summary)
     ET.indent(suite)

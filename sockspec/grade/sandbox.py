@@ -35,6 +35,7 @@ from sockspec import proc
 from sockspec.grade.cgroups import JobCgroup, Limits
 from sockspec.grade.confine import Confinement
 from sockspec.grade.isolation import Isolation
+from sockspec.i18n import _
 
 UID_BASE = 2_000_000_000  # far above any real account; each grader and slot gets its own
 FILES_LIMIT = 4096  # the spec's 200-client tests need more than 400 descriptors
@@ -179,7 +180,7 @@ class Sandbox:
             return _nothing_seen(running=True, starved=True)
         if not result.exists() and self.starved():
             # Our init could not start a thread or a process beside a fork bomb.
-            return _nothing_seen(exit="the probe could not finish beside the program")
+            return _nothing_seen(exit=_("the probe could not finish beside the program"))
         return self._result(result)
 
     def run(
@@ -307,7 +308,7 @@ def _nothing_seen(**facts: Any) -> dict[str, Any]:
 
 def _kill_tree(pid: int) -> None:
     """Without a PID namespace: kill every descendant of `pid` (servers run in sessions of their own)."""
-    for _ in range(50):
+    for _attempt in range(50):
         below = [s.pid for s in proc.descendants(pid, proc.process_table()) if s.state not in ("Z", "X")]
         if not below:
             return

@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sockspec.i18n import N_, _
+
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "server": {
         "send_recv": 3.0,
@@ -74,6 +76,14 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 FAMILY = re.compile(r"(?:^|/)test_(\w+)\.py::")
 PASSED = "passed"
 NOT_RUN = "not run"
+# A test's outcome as a person reads it (grade.json and the summaries keep the word itself).
+OUTCOMES = {"passed": N_("passed"), "failed": N_("failed"), "error": N_("error"), "skipped": N_("skipped"),
+            NOT_RUN: N_("not run")}  # fmt: skip
+
+
+def outcome_text(outcome: str) -> str:
+    """`outcome` in the language in use."""
+    return _(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome
 
 
 class WeightsError(Exception):
@@ -118,7 +128,7 @@ def family_of_nodeid(nodeid: str) -> str:
 def display_name(nodeid: str, label: str) -> str:
     """`close: test_x` for `spec/server/test_close.py::test_x[threaded-echo]`, keeping other parameters."""
     function = nodeid.split("::")[-1]
-    base, _, params = function.partition("[")
+    base, _bracket, params = function.partition("[")
     params = params.rstrip("]").removeprefix(label).lstrip("-")
     return f"{family_of_nodeid(nodeid)}: {base}" + (f"[{params}]" if params else "")
 

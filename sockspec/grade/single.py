@@ -25,14 +25,16 @@ from pathlib import Path
 
 from sockspec.grade import discover, options, report_files, sandbox
 from sockspec.grade.job import grade, internal_error
-from sockspec.grade.record import Record
+from sockspec.grade.record import Record, verdict_text
+from sockspec.grade.scoring import outcome_text
+from sockspec.report import pad
 
 # Each writes the record, and whether the grader itself failed on it, in one platform's format.
 FORMATS: dict[str, Callable[[Record, bool], str]] = {
-    "gradescope": lambda record, _: json.dumps(report_files.gradescope(record), indent=1),
+    "gradescope": lambda record, _failed: json.dumps(report_files.gradescope(record), indent=1),
     "prairielearn": lambda record, failed: json.dumps(report_files.prairielearn(record, failed), indent=1),
-    "junit": lambda record, _: report_files.junit(record),
-    "json": lambda record, _: json.dumps(record.to_json(), indent=1),
+    "junit": lambda record, _failed: report_files.junit(record),
+    "json": lambda record, _failed: json.dumps(record.to_json(), indent=1),
 }
 INTERNAL_ERROR = 3
 INTERRUPTED = 130
@@ -86,7 +88,7 @@ def _write(path: Path, text: str) -> None:
 
 def _log(record: Record) -> None:
     """What the platform's log (the instructor's view) shows: the verdict, then each test that did not pass."""
-    print(f"{record.name}: {record.verdict} {record.score:g}/{record.max_score:g}: {record.reason}")
+    print(f"{record.name}: {verdict_text(record.verdict)} {record.score:g}/{record.max_score:g}: {record.reason}")
     for test in record.tests:
         if test.outcome != "passed":
-            print(f"  {test.outcome:<8} {test.name}: {test.summary}")
+            print(f"  {pad(outcome_text(test.outcome), 9)}{test.name}: {test.summary}")

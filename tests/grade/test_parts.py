@@ -14,6 +14,7 @@ import pytest
 
 from sockspec import results_file
 from sockspec.grade import address, discover, report_files, scoring
+from sockspec.grade.isolation import Isolation
 from sockspec.grade.job import place_binary
 from sockspec.grade.progress import Progress
 from sockspec.grade.record import Record, judge
@@ -462,6 +463,28 @@ class TestOptions:
         config.write_text(table)
         with pytest.raises(options.UsageError, match=error):
             self.parse("--config", str(config))
+
+    def test_lang_comes_from_the_config_or_the_locale_and_reaches_the_spec(self, tmp_path, monkeypatch):
+        from sockspec import i18n
+        from sockspec.grade import options
+
+        config = tmp_path / "sockspec.toml"
+        config.write_text('[grade]\nmodel = "threaded"\nlang = "xx"\n')
+        with pytest.raises(options.UsageError, match="--lang xx"):
+            self.parse("--config", str(config))
+        config.write_text('[grade]\nmodel = "threaded"\nlang = "en"\n')
+        assert self.parse("--config", str(config)).lang == "en" and i18n.current() == "en"
+        monkeypatch.setattr(options, "detect", lambda *flags: Isolation(None, None, "none"))
+        monkeypatch.setattr(options, "applicable_tests", lambda *given: [])
+        args = self.parse("--model", "threaded", "--lang", "en")
+        assignment, _isolation = options.prepare(args)
+        assert assignment.spec_options[-1] == "--lang=en"
+        if "zh_CN" in i18n.languages():
+            try:
+                chinese, _isolation = options.prepare(self.parse("--model", "threaded", "--lang", "zh_CN"))
+            finally:
+                i18n.use("en")
+            assert chinese.fingerprint != assignment.fingerprint  # a report in another language is graded again
 
     def test_a_config_without_weights_keeps_the_default_weights(self, tmp_path):
         from sockspec.grade import scoring

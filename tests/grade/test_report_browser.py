@@ -8,7 +8,7 @@ page at a cell's link must bring that student's family into view, outlined
 resolve every link.  At a 1280 px window nothing may be wider than the
 window, even with a byte string of thousands of characters in a reason, a
 name and a failure message: the page is read on laptops, and a horizontal
-scroll bar hides the reasons.
+scroll bar hides the reasons; in every language it speaks (`--lang`).
 
 Without Chromium the tests skip, unless SOCKSPEC_REQUIRE_BROWSER=1 (CI sets
 it), when they fail.
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from sockspec import i18n
 from sockspec.grade import class_page
 from sockspec.grade.record import Record
 from tests.grade.conftest import Graded
@@ -203,10 +204,24 @@ WIDTHS = """<script>addEventListener("load", () => setTimeout(() => {
 BYTES = repr(bytes(b for b in range(256) if b != 0x20) * 8)  # b'\\x00\\x01...': 8 KiB of text, not one space
 
 
-def with_a_binary_student(graded_class: Graded) -> str:
+def in_language(language: str, records: list[Record], graded_class: Graded) -> str:
+    """The page of `records` as `sockspec grade --lang language` writes it."""
+    summary = graded_class.summary
+    i18n.use(language)
+    try:
+        return class_page.render(records, {k: summary[k] for k in ("role", "model", "reply")})
+    finally:
+        i18n.use("en")
+
+
+def class_records(graded_class: Graded) -> list[Record]:
+    return [Record.from_json(graded_class.record(row["name"])) for row in graded_class.summary["submissions"]]
+
+
+def with_a_binary_student(graded_class: Graded, language: str = "en") -> str:
     """The sample class's page, plus a student whose name, reason, failure messages and cause's evidence
     are one unbroken byte string each, and causes for a few students so the list of bugs is full."""
-    records = [Record.from_json(graded_class.record(row["name"])) for row in graded_class.summary["submissions"]]
+    records = class_records(graded_class)
     failing = next(r for r in records if r.verdict == "fail")
     binary = Record.from_json(failing.to_json())
     binary.name = "binary_" + "x" * 300
@@ -220,18 +235,24 @@ def with_a_binary_student(graded_class: Graded) -> str:
         if record.verdict == "fail":
             record.causes = [{"id": "strlen-on-binary", "tests": [], "evidence": "stops at the NUL"},
                              {"id": "no-reap", "tests": [], "evidence": "three zombies"}]  # fmt: skip
-    summary = graded_class.summary
-    return class_page.render([*records, binary], {k: summary[k] for k in ("role", "model", "reply")})
+    return in_language(language, [*records, binary], graded_class)
 
 
-def test_nothing_is_wider_than_a_1280_px_window(browser, page, tmp_path, graded_class):
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_nothing_is_wider_than_a_1280_px_window(browser, page, tmp_path, graded_class, language):
     """Long reasons, names and messages wrap, in the page as graded and with an 8 KiB byte string in
-    every place a student's text goes."""
-    for html in (page.read_text(), with_a_binary_student(graded_class)):
-        seen, _ = probed(browser, tmp_path, html, WIDTHS, width=1280)
+    every place a student's text goes, in English and in Chinese."""
+    assert language in i18n.languages(), "no compiled catalog: run python -m tests.i18n.catalog"
+    graded = page.read_text() if language == "en" else in_language(language, class_records(graded_class), graded_class)
+    binary = with_a_binary_student(graded_class, language)
+    for html in (graded, binary):
+        assert f'<html lang="{language.replace("_", "-")}">' in html
+        seen, _dom = probed(browser, tmp_path, html, WIDTHS, width=1280)
         assert seen["window"] == 1280
         assert seen["scroll"] <= seen["window"] and not seen["past"], f"wider than the window: {seen}"
-    assert BYTES[:200] in html_unescape(with_a_binary_student(graded_class))  # shown, not cut away
+    assert BYTES[:200] in html_unescape(binary)  # shown, not cut away
+    if language == "zh_CN":
+        assert "全班最常见的错误" in binary and "The class" not in binary  # the page's own words are Chinese
 
 
 def test_the_overview_comes_first_with_its_histogram(browser, page, tmp_path):

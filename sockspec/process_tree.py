@@ -29,6 +29,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from sockspec import proc
+from sockspec.i18n import N_, _
 from sockspec.output import OutputTail
 from sockspec.timeouts import wait_for
 
@@ -37,18 +38,41 @@ MARK = "SOCKSPEC_TREE"  # in every program's environment: which tree a process b
 _marks: set[str] = set()  # the marks of every tree this process started, for sweep_orphans
 
 
+# How a program ended, by who it is: killed by a signal; a shell's 128+N; an exit status.
+_ENDINGS = {
+    "the server": (
+        N_("the server was killed by {signal}"),
+        N_("the server exited with status {code} (its shell's way of saying it was killed by {signal})"),
+        N_("the server exited with status {code}"),
+    ),
+    "the client": (
+        N_("the client was killed by {signal}"),
+        N_("the client exited with status {code} (its shell's way of saying it was killed by {signal})"),
+        N_("the client exited with status {code}"),
+    ),
+    "it": (
+        N_("it was killed by {signal}"),
+        N_("it exited with status {code} (its shell's way of saying it was killed by {signal})"),
+        N_("it exited with status {code}"),
+    ),
+}
+
+
 def describe_exit(code: int, who: str = "the server") -> str:
-    """A process's exit status in words; shells report death by signal N as 128+N."""
+    """A process's exit status in words (`who`: the server, the client, it), naming the signal that
+    killed it, if one did (the failure's signal hint looks for the name); shells report death by
+    signal N as 128+N."""
     signum = -code if code < 0 else code - 128 if code > 128 else 0
     try:
         name = signal.Signals(signum).name if signum else ""
     except ValueError:
         name = ""
+    killed, by_shell, exited = _ENDINGS[who]
     if code < 0:
-        return f"{who} was killed by {name or f'signal {signum}'}"
+        return _(killed).format(signal=name or f"signal {signum}")
     if name:
-        return f"{who} exited with status {code} (its shell's way of saying it was killed by {name})"
-    return f"{who} exited with status {code}"
+        return _(by_shell).format(code=code, signal=name)
+    return _(exited).format(code=code)
 
 
 class ProcessTree:

@@ -101,8 +101,6 @@ LABELS = (
 
 def signal_hint(exit_description: str, hints: dict[signal.Signals, str]) -> str:
     """The usual cause of a death by signal, if `exit_description` tells of one."""
-    if "killed" not in exit_description:
-        return ""
     return next((hint for sig, hint in hints.items() if sig.name in exit_description), "")
 
 

@@ -29,7 +29,7 @@ from sockspec.i18n import N_, _
 from sockspec.paths import PROJECT
 
 WIDTH = 100
-LABEL_WIDTH = 11
+LABEL_WIDTH = 12  # the label and at least one space
 # A word, or a single character of a script written without spaces (Chinese), or spaces.
 _TOKENS = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+")
 
@@ -82,7 +82,7 @@ class FailureParts:
 
 
 def _field(name: str, text: str) -> list[str]:
-    lines = wrap(text, WIDTH - LABEL_WIDTH - 1) or [""]
+    lines = wrap(text, WIDTH - LABEL_WIDTH) or [""]
     return [pad(_(name)) + lines[0]] + [pad("") + line for line in lines[1:]]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sockspec import i18n
 from sockspec.grade import report_files
+from sockspec.grade.options import add_lang_option
 from sockspec.grade.record import Record
 from sockspec.grade.report_files import folder_name
 from sockspec.i18n import _, ngettext
@@ -29,14 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sockspec merge", description="Combine the reports of grading shards.")
     p.add_argument("shards", nargs="+", type=Path, help="report folders written by sockspec grade --shard K/N")
     p.add_argument("--out", type=Path, default=Path("grades"), help="where the combined reports go (default ./grades)")
-    languages = i18n.languages()
-    p.add_argument(
-        "--lang",
-        choices=languages,
-        default=i18n.from_environment(),
-        help=f"the language of report.html: {', '.join(languages)} (default: from LANGUAGE, LC_ALL, LC_MESSAGES, "
-        "LANG); each submission's reports keep the language it was graded in",
-    )
+    add_lang_option(p, "report.html", "; each submission's reports keep the language it was graded in")
     return p
 
 

@@ -72,16 +72,17 @@ def add_grading_options(p: argparse.ArgumentParser) -> None:
         "--sockspec-timeout", action="append", default=[], metavar="NAME=SECONDS", help="passed on to the spec"
     )
     p.add_argument("--sockspec-time-scale", type=float, default=1.0, metavar="FACTOR", help="passed on to the spec")
-    languages = i18n.languages()
-    p.add_argument(
-        "--lang",
-        choices=languages,
-        default=i18n.from_environment(),
-        help=f"the language of the reports and the spec's failures: {', '.join(languages)} "
-        "(default: from LANGUAGE, LC_ALL, LC_MESSAGES, LANG)",
-    )
+    add_lang_option(p, "the reports and the spec's failures")
     p.add_argument("--no-namespaces", action="store_true", help="do not use namespaces (test the fallback)")
     p.add_argument("--no-cgroups", action="store_true", help="do not use cgroups (test the fallback)")
+
+
+def add_lang_option(p: argparse.ArgumentParser, what: str, note: str = "") -> None:
+    """`--lang`, the language of `what`, defaulting from the locale."""
+    languages = i18n.languages()
+    default = "(default: from LANGUAGE, LC_ALL, LC_MESSAGES, LANG)"
+    help_text = f"the language of {what}: {', '.join(languages)} {default}{note}"
+    p.add_argument("--lang", choices=languages, default=i18n.from_environment(), help=help_text)
 
 
 def parse(p: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:

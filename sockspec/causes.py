@@ -233,6 +233,18 @@ _SERVER = [
         ),
     ),
     Cause(
+        "closes-with-replies-pending",
+        N_(
+            "the server closes a half-closed connection on a clock: some time after recv() returned 0 it "
+            "stops sending and closes, and echoes that a slow reader has not yet taken (in its buffers, or "
+            "in a helper's pipe) never arrive"
+        ),
+        "alarm(1);  /* after recv() == 0 */  /* or: select() with a timeout, then close(cfd) */",
+        N_(
+            "after recv() returns 0, keep sending until every reply is out, however long the client takes; then close()"
+        ),
+    ),
+    Cause(
         "child-falls-into-accept",
         N_(
             "the child does not exit when its client is done: it falls back into "

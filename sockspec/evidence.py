@@ -12,6 +12,8 @@ guesses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sockspec.i18n import _, ngettext
 
 Finding = tuple[str, str]  # (cause id, what the bytes showed)
@@ -42,6 +44,20 @@ def of_reply(expected: bytes, got: bytes, ended: bool, first_sent: bytes = b"") 
         if finding
     ]
     return found + _skipped_ahead(expected, got, at)
+
+
+# What a program's own output says when it died of treating bytes as text: Python's and Java's errors.
+DECODE_ERRORS = ("UnicodeDecodeError", "MalformedInputException")
+
+
+def of_output(lines: Iterable[str]) -> list[Finding]:
+    """Findings in the last lines a program wrote: an error that says it decoded bytes as text."""
+    for line in lines:
+        for error in DECODE_ERRORS:
+            if error in line:
+                words = _("its output shows {error}: it decoded bytes that are not text").format(error=error)
+                return [("decodes-text", words)]
+    return []
 
 
 def nothing_for_a_nul(expected: bytes, got: bytes, ended: bool) -> bool:
@@ -113,11 +129,12 @@ def _added(expected: bytes, got: bytes, at: int) -> Finding | None:
         return of_extra(got)  # NUL bytes instead of the reply: what a buffer sent whole left over
     extra = got[at : at + 1]
     span = min(16, len(expected) - at, len(got) - at - 1)
-    # The bytes after it are the ones due; or it is all that came (a terminator of the reply before).
+    # The bytes after it are the ones due; or it is the last that came so far (a terminator of the
+    # reply before, which the next reply would have followed).
     if span > 0:
         rest_follows = got[at + 1 : at + 1 + span] == expected[at : at + span]
     else:
-        rest_follows = got == extra == b"\0" and 0 not in expected[at : at + 2]
+        rest_follows = len(got) == at + 1 and extra not in expected[at : at + 2]
     if extra in (b"\0", b"\n") and rest_follows:
         if extra == b"\0":
             words = _("a NUL byte that was never sent comes back after byte {at}")

@@ -30,7 +30,7 @@ from typing import NoReturn, Protocol
 
 import pytest
 
-from sockspec import diagnosis, i18n, invocation, paths, report, timeouts
+from sockspec import diagnosis, evidence, i18n, invocation, paths, report, timeouts
 from sockspec.causes import CAUSES
 from sockspec.diagnosis import Diagnosis
 from sockspec.failure import Hint, SpecFailure, Transcript
@@ -206,6 +206,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     failure = call.excinfo.value
     item.stash[FAILURE] = failure
     parts = handle.failure_parts(failure)
+    failure.evidence += evidence.of_output(line for lines in parts.outputs.values() for line in lines)
     likely = likely_bug(item, failure)
     causes = _candidate_causes(item, failure, likely, parts.exit_description, parts.signal_hints)
     options = parts.options + common(item.config).timing_options + handle.patience.shortened_options(item.nodeid)

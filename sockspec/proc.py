@@ -249,6 +249,13 @@ def unread_bytes(fd: int) -> int:
     return count[0]
 
 
+def unsent_bytes(fd: int) -> int:
+    """Bytes written to socket `fd` of ours that the peer has not yet acknowledged (SIOCOUTQ)."""
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.TIOCOUTQ, count)
+    return count[0]
+
+
 @dataclass(frozen=True)
 class TreeState:
     """The server process and what hangs below it, at one instant."""

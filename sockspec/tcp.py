@@ -25,6 +25,7 @@ class TcpSocket:
     state: int
     inode: int
     receive_queue: int  # bytes received but not yet read by the owner
+    send_queue: int = 0  # bytes written by the owner that the peer has not yet acknowledged
 
 
 def _decode_address(hex_address: str) -> tuple[str, int]:
@@ -63,6 +64,7 @@ def tcp_sockets(port: int | None = None) -> list[TcpSocket]:
                     state=int(parts[3], 16),
                     inode=int(parts[9]),
                     receive_queue=int(parts[4].split(":")[1], 16),
+                    send_queue=int(parts[4].split(":")[0], 16),
                 )
             )
     return found

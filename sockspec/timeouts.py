@@ -76,7 +76,10 @@ DOCS = {
     "build": "deadline for compiling a C or C++ server",
     "silence": "window during which a queued client must get no reply (iterative model)",
     "cpu_window": "window over which an idle server's CPU use is measured",
-    "idle": "window during which a connected client stays silent: the server must neither spin nor drop it",
+    "idle": (
+        "window during which a connected client stays silent (sends nothing, or reads nothing after its "
+        "half-close): the server must neither spin nor drop it"
+    ),
     "quiet": "a due reply whose connection has not moved for this long has the server's threads looked at (stall)",
     "flood_still": "a client that never reads counts the server stuck once the kernel takes nothing for this long",
     "output_still": "a server that has printed nothing for this long is no longer busy writing its output",

@@ -75,13 +75,13 @@ def test_caught_by_selects_exactly_its_tests():
 
 # Issue 15 asks for 95%; with six misses of 102 (three of them programs whose behaviour varies from
 # run to run) the project is at 94%: this is the floor it keeps while it gets there.
-DIAGNOSED_AT_LEAST = 0.94
+DIAGNOSED_AT_LEAST = 0.95
 
 
 def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
     """`diagnosed=no` records a program whose run's diagnosis misses its declared causes (each such
     header is checked by test_buggy_program_is_caught), `diagnosed=varies` one whose diagnosis changes
-    from run to run: together at most 6% of the buggy programs (DIAGNOSED_AT_LEAST)."""
+    from run to run: together at most 5% of the buggy programs (DIAGNOSED_AT_LEAST)."""
     proved = [e for e in BUGGY if e.expect != "gap"]
     right = [e for e in proved if e.diagnosed == "yes"]
     print(f"diagnosed {len(right)}/{len(proved)}")
@@ -115,7 +115,11 @@ def test_model_auto_finds_the_model(entry: Entry):
     skip_without_interpreter(entry)
     result = entries.run(entry, model="auto")
     if entry.auto == "varies":
-        pytest.skip(f"{entry.name}: what --model auto finds varies from run to run; this run: {result.found_model}")
+        # One behaviour on some starts, another on others (address randomization): either its model
+        # or a refusal, never a third.
+        assert result.found_model in (entry.model, "none"), f"{entry.name}: --model auto found {result.found_model}"
+        print(f"{entry.name}: what --model auto finds varies from run to run; this run: {result.found_model}")
+        return
     assert result.found_model == entry.auto, (
         f"{entry.name}: --model auto found {result.found_model}, not {entry.auto}"
         + (f" ({result.startup_error})" if result.startup_error else "")

@@ -231,6 +231,18 @@ class ServerHandle:
             self.patience.note_missed({"settle"}, self.test)  # an echo server that reads on without sending
         return sent
 
+    def read_until_all_taken(self, client: Client, sent: int) -> int:
+        """After a flood of `sent` bytes and a half-close, read the echo only until the server has taken
+        every byte and the end of file; returns the bytes read.  See `flood.read_until_all_taken`."""
+        full = self.patience.full
+        return flood.read_until_all_taken(
+            client, self.transcript, self.process.tree.quiet, full.flood_still, sent, full.settle + full.reply
+        )
+
+    def read_slowly(self, client: Client, sent: int, read: int) -> None:
+        """Then read the rest slowly, the idle window's worth of pace: see `flood.read_slowly`."""
+        flood.read_slowly(client, self.transcript, sent, read, self.timeouts.idle)
+
     def warm_up(self) -> proc.TreeState:
         """Serve one client, wait for the server to settle, and make that state the baseline.
 

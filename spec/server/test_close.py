@@ -98,6 +98,25 @@ def test_half_close_while_every_buffer_is_full(server):
 
 
 @pytest.mark.likely_bug(
+    "the server gives up on a half-closed client that reads slowly: some time after recv() returned 0 it "
+    "closes, while echoes are still waiting to be sent (in its buffers, or in a helper's pipe); a client "
+    "may take as long as it likes to read: keep sending until every echo is out, then close()",
+    causes=("closes-with-replies-pending",),
+)
+@pytest.mark.replies("echo")
+def test_half_closed_client_reads_slowly(server):
+    """Send without reading any echo until no socket buffer has room, half-close (shutdown SHUT_WR),
+    read only until the server has taken every byte and the end of file, then read the rest slowly
+    (what the kernel's buffers hold then, over the idle window): every byte sent must come back, then
+    a clean end of file."""
+    with server.connect() as client:
+        sent = server.flood_until_blocked(client)
+        client.shutdown_write()
+        server.read_slowly(client, sent, server.read_until_all_taken(client, sent))
+        client.expect_eof()
+
+
+@pytest.mark.likely_bug(
     "the server does not close the connection's socket when recv() fails (< 0, e.g. ECONNRESET): "
     "a reset client is gone too; close its socket",
     causes=("fd-leak",),

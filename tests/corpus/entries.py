@@ -73,9 +73,11 @@ SEED_HEADERS = {
         "\n"
         "The child breaks out of its loop, closes the socket a second time and calls accept() on\n"
         "the listening socket it closed: EBADF, `continue`, forever, at full CPU.  Also: no\n"
-        "SO_REUSEADDR, one wait() per SIGCHLD, and the same strlen(buf) - 1 recv as section 5.\n"
+        "SO_REUSEADDR, one wait() per SIGCHLD, and the same strlen(buf) - 1 recv as section 5:\n"
+        "on the starts where it fails with EFAULT, every child spins on `continue` and answers\n"
+        "nobody, so --model auto sees no client served and refuses it.\n"
         "\n"
-        "sockspec: model=forking reply=stdin caught-by=test_child_exits_and_is_reaped_after_its_client,"
+        "sockspec: model=forking auto=varies reply=stdin caught-by=test_child_exits_and_is_reaped_after_its_client,"
         "test_no_cpu_after_clients_leave,test_restart_on_same_port causes=child-falls-into-accept,no-reuseaddr\n"
     ),
     "threaded.cpp": (

@@ -49,14 +49,32 @@ def test_every_cause_a_spec_test_names_is_in_the_catalog_and_every_cause_is_name
         (DATA[:39] + DATA[40:], False, "strlen-on-binary"),  # the NUL and nothing else missing
         (DATA + b"\0", False, "adds-bytes"),  # a terminator more
         (DATA[:10] + b"\n" + DATA[10:], False, "adds-bytes"),  # a newline put in
+        (DATA[:10] + b"\n", False, "adds-bytes"),  # a newline, the last byte come so far
+        (b"\n", False, "adds-bytes"),  # the newline after the reply before, on its own
         (DATA + bytes(1024 - len(DATA)), False, "sends-whole-buffer"),  # the whole buffer
         (DATA[:-1], False, "drops-bytes"),  # the last byte gone
         (DATA[:20] + DATA[:20], False, "buffer-never-cleared"),  # starts over
     ],
-    ids=["cut-at-nul", "nul-skipped", "nul-added", "newline-added", "whole-buffer", "last-byte", "starts-over"],
+    ids=[
+        "cut-at-nul",
+        "nul-skipped",
+        "nul-added",
+        "newline-added",
+        "newline-last",
+        "newline-alone",
+        "whole-buffer",
+        "last-byte",
+        "starts-over",
+    ],  # fmt: skip
 )
 def test_what_a_reply_shows(got, ended, cause):
     assert cause in [found for found, _ in evidence.of_reply(DATA, got, ended)]
+
+
+def test_a_decoding_error_in_the_output_names_decoding():
+    traceback = ["Traceback (most recent call last):", "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff"]
+    assert [cause for cause, _ in evidence.of_output(traceback)] == ["decodes-text"]
+    assert evidence.of_output(["listening on 127.0.0.1:5000", "client say: hello"]) == []
 
 
 def test_crlf_turned_into_lf():

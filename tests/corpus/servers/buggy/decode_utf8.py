@@ -1,9 +1,9 @@
 """Decodes every message as UTF-8 text (to print it), so binary data kills the client's thread with UnicodeDecodeError.
 
-Diagnosed as strlen-on-binary or a fixed buffer: its dead thread leaves the connection open
-and silent, which shows nothing of the decoding.
+Its dead thread leaves the connection open and silent, which shows nothing of the decoding;
+the traceback in its output does.
 
-sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_message_sizes causes=decodes-text diagnosed=no
+sockspec: model=threaded reply=echo caught-by=test_binary_data_with_nul_bytes,test_message_sizes causes=decodes-text
 """
 
 import socket

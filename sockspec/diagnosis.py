@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from sockspec import report
 from sockspec.causes import CAUSES
 from sockspec.i18n import _, ngettext
 
@@ -116,6 +117,9 @@ class Diagnosis:
         found = self.causes()
         if found:
             title = ngettext("DIAGNOSIS: the likely bug", "DIAGNOSIS: the likely bugs", len(found))
-            terminalreporter.section(title, sep="=")
+            # pytest counts characters: a Chinese title is wider than that, by one column for each.
+            wider = report.width(title) - len(title)
+            fullwidth = terminalreporter.config.get_terminal_writer().fullwidth - wider
+            terminalreporter.section(title, sep="=", fullwidth=fullwidth)
             for line in lines(found, self._short):
                 terminalreporter.write_line(line)

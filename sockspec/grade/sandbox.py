@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sockspec import proc
+from sockspec import i18n, proc
 from sockspec.grade.cgroups import JobCgroup, Limits
 from sockspec.grade.confine import Confinement
 from sockspec.grade.isolation import Isolation
@@ -204,6 +204,7 @@ class Sandbox:
             "pid_max": self.limits.max_processes + 1 if self.isolation.process_cap == "pid_max" else None,
             "confine": str(self.work / "confine.json"),
             "fault": str(fault),
+            "lang": i18n.current(),  # what it says of the program (it cannot run, how it ended), in the grader's
             "box": {"staged": str(self.staged), "path": str(self.box), "uid": self.uid if self.host_uid else None,
                     "bytes": self.limits.disk_bytes if self.isolation.namespaces else None},
         }  # fmt: skip

@@ -48,7 +48,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from sockspec import proc, tcp
+from sockspec import i18n, proc, tcp
+from sockspec.i18n import _
 from sockspec.output import OutputTail
 from sockspec.process_tree import describe_exit
 from sockspec.timeouts import wait_for
@@ -195,8 +196,8 @@ def probe(argv: list[str], cwd: str, env: dict[str, str], seconds: float, role: 
     try:
         popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin_read, stdout=output_write, stderr=output_write)
     except OSError as error:
-        return {"listening": [], "connecting": [], "exit": f"cannot run {argv[0]}: {error.strerror}", "output": [],
-                "output_bytes": 0}  # fmt: skip
+        cannot = _("cannot run {program}: {error}").format(program=argv[0], error=error.strerror)
+        return {"listening": [], "connecting": [], "exit": cannot, "output": [], "output_bytes": 0}
     finally:
         os.close(stdin_read)
         os.close(output_write)
@@ -297,6 +298,7 @@ def set_up(config: dict[str, Any]) -> None:
 
 def main(argv: list[str]) -> int:
     config = json.loads(Path(argv[0]).read_text())
+    i18n.use(config.get("lang", i18n.ENGLISH))
     fault = Path(config["fault"]) if config.get("fault") else None
     phase = "setting up the sandbox"
     try:

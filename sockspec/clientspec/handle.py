@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -205,8 +206,7 @@ class ClientHandle:
             raise failure
         ended = program.exit_description()
         self.transcript.add("client", ended)
-        killed = "killed" in ended
-        if killed or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
+        if killed_by_signal(code) or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
             raise SpecFailure(expected, ended)
         return code
 
@@ -290,6 +290,17 @@ class ClientHandle:
             self.listener.close()
             self.listener = None
         return note
+
+
+def killed_by_signal(code: int) -> bool:
+    """The exit status `code` tells of a death by signal, as `process_tree.describe_exit` reads it
+    (killed by a signal, or a shell's 128+N); from the status, not its words, which are translated."""
+    if code < 0:
+        return True
+    try:
+        return code > 128 and bool(signal.Signals(code - 128))
+    except ValueError:
+        return False
 
 
 def select_readable(sock: socket.socket) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from sockspec.clientspec import hints
 from sockspec.clientspec.program import ClientProgram
 from sockspec.clientspec.scripted_server import ServerEnd, listen
 from sockspec.failure import SpecFailure, Transcript, preview
+from sockspec.i18n import N_, _, ngettext
 from sockspec.report import FailureParts
 from sockspec.targets import Target
 from sockspec.timeouts import Patience, Timeouts, wait_for
@@ -25,6 +27,12 @@ from sockspec.timeouts import Patience, Timeouts, wait_for
 # A client waiting in read(), recv(), select() or poll() uses no CPU at all; a spinning one uses
 # a whole core (or its fair share of a loaded machine, still far above this).
 IDLE_CPU_LIMIT = 0.10
+# What `expect_exit` expects, by the status it wants.
+EXIT_EXPECTED = {
+    "zero": N_("the client to exit with status 0 {after}, within {seconds:g} s"),
+    "nonzero": N_("the client to exit with a non-zero status {after}, within {seconds:g} s"),
+    "any": N_("the client to exit {after}, within {seconds:g} s"),
+}
 
 
 @dataclass(frozen=True)
@@ -80,19 +88,24 @@ class ClientHandle:
         wait_for(arrived, seconds)
         if not select_readable(listener):
             host, port = self.address
-            expected = f"the client to connect to {host}:{port}"
-            if program.exit_code() is not None:
-                happened = f"{program.exit_description()} without connecting"
-            else:
-                happened = f"it did not connect within {seconds:g} s"
+            expected = _("the client to connect to {host}:{port}").format(host=host, port=port)
+            ended = program.exit_description()
             elsewhere = connections_elsewhere(program, self.address)
-            if elsewhere:
-                happened += f"; it connects to {elsewhere} instead"
+            if ended and elsewhere:
+                happened = _("{ended} without connecting; it connects to {address} instead")
+            elif ended:
+                happened = _("{ended} without connecting")
+            elif elsewhere:
+                happened = _("it did not connect within {seconds:g} s; it connects to {address} instead")
+            else:
+                happened = _("it did not connect within {seconds:g} s")
             raise SpecFailure(
                 expected,
-                happened,
-                "the client must connect to the host and port it is given (its last two arguments, or HOST "
-                "and PORT in its environment); a hard-coded address needs --client-address HOST:PORT",
+                happened.format(ended=ended, seconds=seconds, address=elsewhere),
+                N_(
+                    "the client must connect to the host and port it is given (its last two arguments, or HOST "
+                    "and PORT in its environment); a hard-coded address needs --client-address HOST:PORT"
+                ),
             )
         sock, origin = listener.accept()
         peer = ServerEnd(sock, self.transcript, lambda: self.timeouts.reply)
@@ -145,13 +158,28 @@ class ClientHandle:
         if shown == len(reply):
             self.patience.note_answered()
             return
-        expected = f"the client to show {what or f'the server reply {preview(reply)}'} on its stdout"
-        if shown:
-            happened = f"its stdout shows only the first {shown} of its {len(reply)} bytes (in order)"
+        if what:
+            expected = _("the client to show {what} on its stdout").format(what=what)
         else:
-            happened = "its stdout does not show it"
+            expected = _("the client to show the server reply {data} on its stdout").format(data=preview(reply))
         ended = program.exit_description()
-        happened += f"; {ended}" if ended else f" after {seconds:g} s"
+        if shown and ended:
+            happened = ngettext(
+                "its stdout shows only the first {shown} of its {total} byte (in order); {ended}",
+                "its stdout shows only the first {shown} of its {total} bytes (in order); {ended}",
+                len(reply),
+            )
+        elif shown:
+            happened = ngettext(
+                "its stdout shows only the first {shown} of its {total} byte (in order) after {seconds:g} s",
+                "its stdout shows only the first {shown} of its {total} bytes (in order) after {seconds:g} s",
+                len(reply),
+            )
+        elif ended:
+            happened = _("its stdout does not show it; {ended}")
+        else:
+            happened = _("its stdout does not show it after {seconds:g} s")
+        happened = happened.format(shown=shown, total=len(reply), ended=ended, seconds=seconds)
         failure = SpecFailure(expected, happened, missed_deadline="" if ended else "reply")
         failure.evidence = evidence.of_shown(reply, shown, printed)
         raise failure
@@ -160,22 +188,25 @@ class ClientHandle:
         """The client exits by itself within the deadline, never killed by a signal, and with status 0
         (`status="zero"`), a non-zero status (`"nonzero"`), or any status (`"any"`)."""
         seconds = seconds or self.timeouts.exit
-        wanted = {"zero": " with status 0", "nonzero": " with a non-zero status", "any": ""}[status]
-        expected = f"the client to exit{wanted} {after}, within {seconds:g} s"
+        expected = _(EXIT_EXPECTED[status]).format(after=after, seconds=seconds)
         program = self._started()
         code = program.wait_exit(seconds)
         if code is None:
             share = program.cpu_share()
             busy = share > 0.5  # over half a core on average since it started: it spins
-            happened = f"it is still running after {seconds:g} s" + (f", busy ({share:.0%} of a core)" if busy else "")
+            if busy:
+                happened = _("it is still running after {seconds:g} s, busy ({share:.0%} of a core)")
+            else:
+                happened = _("it is still running after {seconds:g} s")
+            happened = happened.format(seconds=seconds, share=share)
             failure = SpecFailure(expected, happened, hints.SPIN if busy else "", missed_deadline="exit")
             if busy:
-                failure.evidence.append(("spin-on-eof", f"instead of exiting it runs on, busy ({share:.0%} of a core)"))
+                words = _("instead of exiting it runs on, busy ({share:.0%} of a core)").format(share=share)
+                failure.evidence.append(("spin-on-eof", words))
             raise failure
         ended = program.exit_description()
         self.transcript.add("client", ended)
-        killed = "killed" in ended
-        if killed or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
+        if killed_by_signal(code) or (status == "zero" and code != 0) or (status == "nonzero" and code == 0):
             raise SpecFailure(expected, ended)
         return code
 
@@ -195,12 +226,18 @@ class ClientHandle:
             return any(stream.since(mark).strip() for stream, mark in streams)
 
         # Once the client has exited, its streams end as soon as what it wrote has been read.
-        if wait_for(lambda: said() or all(stream.ended for stream, _ in streams), self.timeouts.reply) and said():
+        if wait_for(lambda: said() or all(stream.ended for stream, _mark in streams), self.timeouts.reply) and said():
             return
-        where = "stderr" if stderr_only else "stdout or stderr"
+        if stderr_only:
+            expected = _("the client to say {what} on stderr").format(what=what)
+        else:
+            expected = _("the client to say {what} on stdout or stderr").format(what=what)
         printed = stdout.since(since[0]).strip()
-        found = f" (it printed only {preview(printed)} on stdout)" if stderr_only and printed else ""
-        raise SpecFailure(f"the client to say {what} on {where}", f"it printed nothing there{found}", hint)
+        if stderr_only and printed:
+            happened = _("it printed nothing there (it printed only {data} on stdout)").format(data=preview(printed))
+        else:
+            happened = _("it printed nothing there")
+        raise SpecFailure(expected, happened, hint)
 
     def expect_idle(self, when: str) -> None:
         """The client uses (almost) no CPU over the cpu_window."""
@@ -209,8 +246,10 @@ class ClientHandle:
         self.transcript.add("client", f"used {used:.2f} s of CPU in {window:g} s {when}")
         if used > IDLE_CPU_LIMIT * window:
             raise SpecFailure(
-                f"the client to use (almost) no CPU {when}",
-                f"it used {used:.2f} s of CPU in {window:g} s ({100 * used / window:.0f}% of a core)",
+                _("the client to use (almost) no CPU {when}").format(when=when),
+                _("it used {cpu:.2f} s of CPU in {window:g} s ({percent:.0f}% of a core)").format(
+                    cpu=used, window=window, percent=100 * used / window
+                ),
                 hints.SPIN,
             )
 
@@ -229,7 +268,7 @@ class ClientHandle:
     def failure_parts(self, failure: SpecFailure) -> FailureParts:
         """What a failure of this test says of the client (see `sockspec.plugin`)."""
         stdout, stderr = self.last_output()
-        described = self.program.describe() if self.program else "not started"
+        described = self.program.describe() if self.program else _("not started")
         return FailureParts(
             program="CLIENT",
             program_line=described,
@@ -251,6 +290,17 @@ class ClientHandle:
             self.listener.close()
             self.listener = None
         return note
+
+
+def killed_by_signal(code: int) -> bool:
+    """The exit status `code` tells of a death by signal, as `process_tree.describe_exit` reads it
+    (killed by a signal, or a shell's 128+N); from the status, not its words, which are translated."""
+    if code < 0:
+        return True
+    try:
+        return code > 128 and bool(signal.Signals(code - 128))
+    except ValueError:
+        return False
 
 
 def select_readable(sock: socket.socket) -> bool:

@@ -9,29 +9,38 @@ from __future__ import annotations
 import signal
 
 from sockspec.failure import Hint
+from sockspec.i18n import N_
 
 SIGNALS = {
     signal.SIGPIPE: Hint(
-        "the client wrote to a connection the server had reset and was killed by SIGPIPE: ignore "
-        "SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat a failed send() or recv() as "
-        "'the server is gone'",
+        N_(
+            "the client wrote to a connection the server had reset and was killed by SIGPIPE: ignore "
+            "SIGPIPE (signal(SIGPIPE, SIG_IGN)) or send with MSG_NOSIGNAL, and treat a failed send() or recv() as "
+            "'the server is gone'"
+        ),
         causes=("sigpipe",),
     ),
     signal.SIGSEGV: Hint(
-        "the client crashed with a memory error: a buffer overflow, e.g. recv() given a length "
-        "larger than its buffer (the notes' strlen(buf) - 1 of an empty buffer is huge)",
+        N_(
+            "the client crashed with a memory error: a buffer overflow, e.g. recv() given a length "
+            "larger than its buffer (the notes' strlen(buf) - 1 of an empty buffer is huge)"
+        ),
         causes=("recv-length-overflow",),
     ),
     signal.SIGABRT: Hint(
-        "the client aborted: often the C library detecting a buffer overflow ('stack smashing "
-        "detected': recv() wrote past the end of its buffer) or a double free",
+        N_(
+            "the client aborted: often the C library detecting a buffer overflow ('stack smashing "
+            "detected': recv() wrote past the end of its buffer) or a double free"
+        ),
         causes=("recv-length-overflow",),
     ),
-    signal.SIGBUS: "the client crashed with a memory error",
+    signal.SIGBUS: N_("the client crashed with a memory error"),
 }
 SPIN = Hint(
-    "a loop that never blocks: e.g. `continue` after recv() returned 0 or < 0, after getline()/fgets() "
-    "hit end of file, or polling a non-blocking socket without waiting in select()/poll()",
+    N_(
+        "a loop that never blocks: e.g. `continue` after recv() returned 0 or < 0, after getline()/fgets() "
+        "hit end of file, or polling a non-blocking socket without waiting in select()/poll()"
+    ),
     causes=("busy-poll", "spin-on-eof"),
     general=True,
 )

@@ -25,6 +25,7 @@ from sockspec.clientspec.handle import ClientHandle, Where
 from sockspec.clientspec.program import ClientStartError
 from sockspec.clientspec.scripted_server import ListenError
 from sockspec.failure import SpecFailure, Transcript
+from sockspec.i18n import _, ngettext
 from sockspec.targets import ImplError, Target
 from sockspec.timeouts import Patience, Timeouts
 
@@ -126,9 +127,9 @@ def _binary_claim(config: pytest.Config, spec: str, cwd: Path) -> str:
     if spec.endswith(targets.SOURCE_SUFFIXES):
         header = (cwd / spec).read_text(errors="replace").splitlines()[:40]
         claims = any("sockspec:" in line and "binary=yes" in line.split() for line in header)
-        return f"{spec}'s header says binary=yes" if claims else ""
+        return _("{client}'s header says binary=yes").format(client=spec) if claims else ""
     claims = getattr(importlib.import_module(paths.module_name(spec)), "BINARY_SAFE", 0)
-    return f"{spec} declares BINARY_SAFE = True" if claims else ""
+    return _("{client} declares BINARY_SAFE = True").format(client=spec) if claims else ""
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -136,11 +137,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if chosen is None:
         return []
     where = chosen.where
-    listens = f"{where.host}:{where.fixed_port} (fixed)" if where.fixed_port else f"{where.host}, a new port per test"
-    return [
-        f"sockspec client: {chosen.target.impl} (binary-safe: {chosen.binary_claim or 'not claimed'}); "
-        f"the harness listens on {listens}"
-    ]
+    if where.fixed_port:
+        listens = _("the harness listens on {host}:{port} (fixed)").format(host=where.host, port=where.fixed_port)
+    else:
+        listens = _("the harness listens on {host}, a new port per test").format(host=where.host)
+    line = _("sockspec client: {client} (binary-safe: {claim}); {listens}")
+    return [line.format(client=chosen.target.impl, claim=chosen.binary_claim or _("not claimed"), listens=listens)]
 
 
 @pytest.hookimpl(trylast=True)
@@ -168,14 +170,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def _start_reason(error: Exception) -> str:
     if not isinstance(error, SpecFailure):
         return str(error)
-    reason = f"expected {error.expected}, but {error.happened}"
-    return f"{reason} ({error.likely_bug})" if error.likely_bug else reason
+    if error.likely_bug:
+        reason = _("expected {expected}, but {happened} ({likely_bug})")
+    else:
+        reason = _("expected {expected}, but {happened}")
+    return reason.format(expected=error.expected, happened=error.happened, likely_bug=_(error.likely_bug))
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     notes = config.stash.get(STOP_NOTES, [])
     if notes:
-        terminalreporter.write_line(f"sockspec: {len(notes)} client(s) had to be killed at teardown; first: {notes[0]}")
+        killed = ngettext(
+            "{n} client had to be killed at teardown: {note}",
+            "{n} clients had to be killed at teardown; first: {note}",
+            len(notes),
+        )
+        terminalreporter.write_line("sockspec: " + killed.format(n=len(notes), note=notes[0]))
 
 
 @pytest.fixture
@@ -184,9 +194,9 @@ def client(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> Itera
     test ends its whole process tree is killed and reaped, and every socket closed."""
     chosen = pytestconfig.stash.get(SETTINGS, None)
     if chosen is None:
-        pytest.skip("the client half of the spec runs with --client (or with neither --client nor --impl)")
+        pytest.skip(_("the client half of the spec runs with --client (or with neither --client nor --impl)"))
     if request.node.get_closest_marker("binary_safe") and not chosen.binary_claim:
-        pytest.skip("the client does not claim to be binary-safe (claim it with --client-binary)")
+        pytest.skip(_("the client does not claim to be binary-safe (claim it with --client-binary)"))
     patience = pytestconfig.stash[PATIENCE]
     handle = ClientHandle(chosen.target, chosen.where, patience, Transcript(), chosen.command_line_options())
     request.node.stash[plugin.HANDLE] = handle

@@ -24,6 +24,7 @@ from pathlib import Path
 from sockspec import proc
 from sockspec.clientspec.streams import Stream
 from sockspec.failure import Transcript, preview
+from sockspec.i18n import _, ngettext
 from sockspec.process_tree import ProcessTree, describe_exit
 from sockspec.signals import arm_cleanup
 from sockspec.timeouts import wait_for
@@ -94,7 +95,8 @@ class ClientProgram:
         except OSError as error:
             self.user.close()
             os.close(master)
-            raise ClientStartError(f"cannot run {argv[0]}: {error.strerror}") from None
+            reason = _("cannot run {program}: {error}").format(program=argv[0], error=error.strerror)
+            raise ClientStartError(reason) from None
         finally:
             os.close(terminal)
         self.user.release_server_end()
@@ -188,12 +190,16 @@ class ClientProgram:
             return ended
         stat = proc.read_stat(self.pid)
         if stat is None:
-            return "the client is gone"
+            return _("the client is gone")
         elapsed = time.monotonic() - self.started
-        return (
-            f"still running: pid {self.pid} (state {stat.state}), {len(self.live_members())} process(es), "
-            f"{self.cpu_share():.0%} of a core on average over the {elapsed:.1f} s since it started"
-        )
+        count = len(self.live_members())
+        return ngettext(
+            "still running: pid {pid} (state {state}), {count} process, {share:.0%} of a core on average over the "
+            "{elapsed:.1f} s since it started",
+            "still running: pid {pid} (state {state}), {count} processes, {share:.0%} of a core on average over the "
+            "{elapsed:.1f} s since it started",
+            count,
+        ).format(pid=self.pid, state=stat.state, count=count, share=self.cpu_share(), elapsed=elapsed)
 
     def stop(self, grace: float) -> str:
         """Kill and reap the client and everything it started; says so if SIGTERM was not enough."""

@@ -21,10 +21,13 @@ import time
 from collections.abc import Callable
 
 from sockspec.failure import SpecFailure, Transcript, describe_difference, preview
+from sockspec.i18n import N_, _, ngettext
 from sockspec.timeouts import Deadline
 
 RECV_SIZE = 65536
 NEWLINES = (b"\r\n", b"\n")
+# How the client's side of the connection ended (`ServerEnd.end`), in words; an error is its strerror.
+ENDS = {"eof": N_("end of file"), "reset": N_("reset")}
 
 
 class ListenError(Exception):
@@ -46,11 +49,15 @@ def listen(host: str, port: int, accept: bool = True) -> socket.socket:
         sock.close()
         if error.errno == errno.EADDRNOTAVAIL:
             raise ListenError(
-                f"{host} is not an address of this machine, so the harness cannot listen there: run in a "
-                f"network namespace where it is, e.g. unshare -n sh -c 'ip link set lo up && "
-                f"ip addr add {host} dev lo && pytest ...'"
+                _(
+                    "{host} is not an address of this machine, so the harness cannot listen there: run in a "
+                    "network namespace where it is, e.g. unshare -n sh -c 'ip link set lo up && "
+                    "ip addr add {host} dev lo && pytest ...'"
+                ).format(host=host)
             ) from None
-        raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        raise ListenError(
+            _("cannot listen on {host}:{port}: {error}").format(host=host, port=port, error=error.strerror)
+        ) from None
     if accept:
         sock.listen(1)
     return sock
@@ -110,7 +117,9 @@ class ServerEnd:
     def expect_line(self, line: bytes, seconds: float | None = None) -> None:
         """The client sends `line`, with or without a newline after it."""
         seconds = seconds or self.reply_deadline()
-        expected = f"the server to receive the typed line {preview(line)} (with or without its newline)"
+        expected = _("the server to receive the typed line {data} (with or without its newline)").format(
+            data=preview(line)
+        )
 
         def enough() -> bool:
             return len(self.pending) >= len(line) or not line.startswith(bytes(self.pending))
@@ -123,11 +132,18 @@ class ServerEnd:
             self._take_owed_newline()
             return
         if not line.startswith(got):
-            raise SpecFailure(expected, f"it received {describe_difference(line, bytes(self.pending))}")
-        received = f"it received {describe_difference(line, got)}" if got else "it received nothing"
+            difference = describe_difference(line, bytes(self.pending))
+            raise SpecFailure(expected, _("it received {difference}").format(difference=difference))
+        difference = describe_difference(line, got) if got else ""
         if self.end:
-            raise SpecFailure(expected, f"{received}, then the connection ended ({self.end})")
-        raise SpecFailure(expected, f"{received} in {seconds:g} s", missed_deadline="reply")
+            end = _(ENDS[self.end]) if self.end in ENDS else self.end
+            if got:
+                happened = _("it received {difference}, then the connection ended ({end})")
+            else:
+                happened = _("it received nothing, then the connection ended ({end})")
+            raise SpecFailure(expected, happened.format(difference=difference, end=end))
+        happened = _("it received {difference} in {seconds:g} s") if got else _("it received nothing in {seconds:g} s")
+        raise SpecFailure(expected, happened.format(difference=difference, seconds=seconds), missed_deadline="reply")
 
     def send(self, data: bytes) -> None:
         """Send all of `data` (one send() for anything a socket buffer holds)."""
@@ -139,8 +155,12 @@ class ServerEnd:
             while view:
                 if not selector.select(deadline.remaining()):
                     raise SpecFailure(
-                        f"the client to read the server's {len(data)}-byte reply",
-                        f"it read only {len(data) - len(view)} bytes in {seconds:g} s",
+                        _("the client to read the server's {size}-byte reply").format(size=len(data)),
+                        ngettext(
+                            "it read only {count} byte in {seconds:g} s",
+                            "it read only {count} bytes in {seconds:g} s",
+                            len(data) - len(view),
+                        ).format(count=len(data) - len(view), seconds=seconds),
                         missed_deadline="reply",
                     )
                 try:
@@ -149,8 +169,10 @@ class ServerEnd:
                     continue
                 except OSError as error:
                     raise SpecFailure(
-                        f"the client to keep its connection open and read the server's {len(data)}-byte reply",
-                        f"sending failed: {error.strerror}",
+                        _("the client to keep its connection open and read the server's {size}-byte reply").format(
+                            size=len(data)
+                        ),
+                        _("sending failed: {error}").format(error=error.strerror),
                     ) from None
         self.transcript.add(self.name, f"sent {preview(data)}")
 
@@ -163,14 +185,17 @@ class ServerEnd:
         """The client closes (or half-closes) its end: the server reads end of file, and nothing else."""
         seconds = seconds or self.reply_deadline()
         self._receive(Deadline(seconds), lambda: False)
-        expected = f"the server to read end of file on the connection {after}".strip()
+        if after:
+            expected = _("the server to read end of file on the connection {after}").format(after=after)
+        else:
+            expected = _("the server to read end of file on the connection")
         extra = bytes(self.pending)
         if extra:
-            raise SpecFailure(expected, f"it received {preview(extra)} the user never typed")
+            raise SpecFailure(expected, _("it received {data} the user never typed").format(data=preview(extra)))
         if not self.end:
             raise SpecFailure(
                 expected,
-                f"the connection stayed open for {seconds:g} s: the client never closed it",
+                _("the connection stayed open for {seconds:g} s: the client never closed it").format(seconds=seconds),
                 missed_deadline="reply",
             )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.i18n import N_, _
+
 pytestmark = pytest.mark.behaviour(
     "connect: a refused connection is reported on stderr with a non-zero exit status", notes="§5.1 connect()"
 )
@@ -23,9 +25,9 @@ def test_connection_refused(client):
     """Nothing listens on the address the client is given (its connection is refused): without any input,
     the client must print a message on stderr and exit with a non-zero status within the connect deadline."""
     client.start(listening=False)
-    client.expect_exit("after its connection was refused", status="nonzero", seconds=client.timeouts.connect)
+    client.expect_exit(_("after its connection was refused"), status="nonzero", seconds=client.timeouts.connect)
     client.expect_message(
-        "why it cannot connect",
+        _("why it cannot connect"),
         stderr_only=True,
-        hint='print the reason on stderr: perror("connect") or fprintf(stderr, ...), not printf()',
+        hint=N_('print the reason on stderr: perror("connect") or fprintf(stderr, ...), not printf()'),
     )

@@ -13,14 +13,17 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint
+from sockspec.i18n import N_, _
 
 pytestmark = pytest.mark.behaviour(
     "end of input: end of file on stdin closes the connection and ends the client", notes="§5.1 while(1) getline"
 )
 
 EOF_HINT = Hint(
-    "the client ignores end of file on stdin: check getline()/fgets()/read() for end of file and then "
-    "close() the socket (or shutdown(fd, SHUT_WR) and read until the server closes), and exit",
+    N_(
+        "the client ignores end of file on stdin: check getline()/fgets()/read() for end of file and then "
+        "close() the socket (or shutdown(fd, SHUT_WR) and read until the server closes), and exit"
+    ),
     causes=("ignores-end-of-input", "spin-on-eof"),
 )
 
@@ -36,9 +39,9 @@ def test_end_of_input_closes_the_connection(client):
     server = client.connect()
     client.chat(server, b"one line, then Ctrl-D", b"NOTED")
     client.end_input()
-    server.expect_eof(after="after the user ended the input")
+    server.expect_eof(after=_("after the user ended the input"))
     server.close()
-    client.expect_exit("after its input ended and the server closed the connection")
+    client.expect_exit(_("after its input ended and the server closed the connection"))
 
 
 @pytest.mark.likely_bug(EOF_HINT, causes=("ignores-end-of-input",))
@@ -47,9 +50,9 @@ def test_end_of_input_before_any_line(client):
     closes its end and the client must exit (any status, but not killed by a signal)."""
     server = client.connect()
     client.end_input()
-    server.expect_eof(after="after the user ended the input")
+    server.expect_eof(after=_("after the user ended the input"))
     server.close()
-    client.expect_exit("after its input ended and the server closed the connection")
+    client.expect_exit(_("after its input ended and the server closed the connection"))
 
 
 @pytest.mark.likely_bug(
@@ -63,4 +66,4 @@ def test_no_cpu_after_end_of_input(client):
     server = client.connect()
     client.chat(server, b"one line, then Ctrl-D", b"NOTED")
     client.end_input()
-    client.expect_idle("after its input ended")
+    client.expect_idle(_("after its input ended"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.clientspec.hints import SPIN as SPIN_HINT
+from sockspec.i18n import _
 
 pytestmark = pytest.mark.behaviour(
     "idle CPU: no busy-waiting for input or for the server", notes="§5.1 blocking getline() and recv()"
@@ -26,7 +27,7 @@ def test_no_cpu_while_waiting_for_input(client):
     it must be (almost) none."""
     server = client.connect()
     client.chat(server, b"hello", b"HELLO, TAKE YOUR TIME")
-    client.expect_idle("while it waits for the user")
+    client.expect_idle(_("while it waits for the user"))
 
 
 @pytest.mark.likely_bug(SPIN_HINT, causes=("busy-poll",))
@@ -36,6 +37,6 @@ def test_no_cpu_while_waiting_for_reply(client):
     server = client.connect()
     mark = client.type_line(b"answer slowly")
     server.expect_line(b"answer slowly")
-    client.expect_idle("while it waits for the server's reply")
+    client.expect_idle(_("while it waits for the server's reply"))
     server.send(b"HERE IS MY SLOW ANSWER")
     client.expect_shown(b"HERE IS MY SLOW ANSWER", mark)

@@ -13,15 +13,18 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint
+from sockspec.i18n import N_, _
 
 pytestmark = pytest.mark.behaviour(
     "reset: a reset connection ends the client cleanly, never by SIGPIPE", notes="§2 send/recv errors"
 )
 
 RESET_HINT = Hint(
-    "the client keeps using a connection the server reset: when recv() or send() fails (ECONNRESET, EPIPE), "
-    "the server is gone; report it and exit instead of `continue` (with SIGPIPE ignored, so that the failed "
-    "send() can return at all)",
+    N_(
+        "the client keeps using a connection the server reset: when recv() or send() fails (ECONNRESET, EPIPE), "
+        "the server is gone; report it and exit instead of `continue` (with SIGPIPE ignored, so that the failed "
+        "send() can return at all)"
+    ),
     causes=("sigpipe", "waits-in-input"),
 )
 MORE_LINES = 2  # the notes' client survives the first send() after a reset, and dies at the second
@@ -48,7 +51,7 @@ def test_reset_instead_of_reply(client):
     server.expect_line(b"are you there?")
     server.reset()
     type_until_exit(client)
-    client.expect_exit("after the server reset the connection")
+    client.expect_exit(_("after the server reset the connection"))
 
 
 @pytest.mark.likely_bug(
@@ -63,4 +66,4 @@ def test_reset_while_client_waits_for_input(client):
     client.chat(server, b"hello", b"HELLO, THEN A RESET")
     server.reset()
     type_until_exit(client)
-    client.expect_exit("after the server reset the connection")
+    client.expect_exit(_("after the server reset the connection"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sockspec.failure import Hint
+from sockspec.i18n import N_, _
 
 pytestmark = pytest.mark.behaviour(
     "server close: recv() == 0 is noticed at once, reported, and ends the client with status 0",
@@ -19,12 +20,14 @@ pytestmark = pytest.mark.behaviour(
 )
 
 SAY_SO_HINT = Hint(
-    'the client ends without a word: when recv() returns 0, say so (the notes\' client prints " server shutdown!")',
+    N_('the client ends without a word: when recv() returns 0, say so (the notes\' client prints " server shutdown!")'),
     causes=("silent-on-close", "exit-status-on-close"),
 )
 WAITS_IN_INPUT_HINT = Hint(
-    "the client blocks in getline()/fgets() and only calls recv() after the user typed a line: wait on "
-    "stdin and the socket together (select() or poll()), and end when recv() returns 0",
+    N_(
+        "the client blocks in getline()/fgets() and only calls recv() after the user typed a line: wait on "
+        "stdin and the socket together (select() or poll()), and end when recv() returns 0"
+    ),
     causes=("waits-in-input",),
 )
 
@@ -40,8 +43,8 @@ def test_server_closes_while_client_waits_for_input(client):
     client.chat(server, b"hello", b"HELLO, AND GOODBYE")
     marks = client.output_marks()
     server.close()
-    client.expect_exit("after the server closed the connection", status="zero")
-    client.expect_message("that the server closed the connection", since=marks, hint=SAY_SO_HINT)
+    client.expect_exit(_("after the server closed the connection"), status="zero")
+    client.expect_message(_("that the server closed the connection"), since=marks, hint=SAY_SO_HINT)
 
 
 @pytest.mark.likely_bug(
@@ -57,8 +60,8 @@ def test_server_closes_instead_of_replying(client):
     client.type_line(b"anyone there?")
     server.expect_line(b"anyone there?")
     server.close()
-    client.expect_exit("after the server closed the connection", status="zero")
-    client.expect_message("that the server closed the connection", since=marks, hint=SAY_SO_HINT)
+    client.expect_exit(_("after the server closed the connection"), status="zero")
+    client.expect_message(_("that the server closed the connection"), since=marks, hint=SAY_SO_HINT)
 
 
 @pytest.mark.likely_bug(WAITS_IN_INPUT_HINT, causes=("waits-in-input",))
@@ -71,4 +74,4 @@ def test_reply_then_close(client):
     server.send(b"LAST WORDS FROM THE SERVER")
     server.close()
     client.expect_shown(b"LAST WORDS FROM THE SERVER", mark)
-    client.expect_exit("after the server replied and closed the connection", status="zero")
+    client.expect_exit(_("after the server replied and closed the connection"), status="zero")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from sockspec.i18n import _
 from sockspec.payloads import text
 
 pytestmark = pytest.mark.behaviour(
@@ -39,7 +40,8 @@ def test_reply_in_pieces(client, pieces):
     server.expect_line(b"a reply in pieces, please")
     for count, piece in enumerate(pieces, 1):
         server.send(piece)
-        client.expect_shown(b"".join(pieces[:count]), mark, f"the first {count} of {len(pieces)} pieces of the reply")
+        what = _("the first {count} of {total} pieces of the reply").format(count=count, total=len(pieces))
+        client.expect_shown(b"".join(pieces[:count]), mark, what)
 
 
 @pytest.mark.likely_bug(

@@ -89,3 +89,15 @@ def test_busy_client_shows_its_cpu(run):
     program = run("while True: pass")
     assert program.cpu_seconds(0.5) > 0.05  # a fair share of a loaded machine is still far above 0
     assert "still running" in program.describe() and "of a core" in program.describe()
+
+
+@pytest.mark.parametrize(
+    ("code", "killed"), [(-13, True), (-64, True), (141, True), (139, True), (0, False), (1, False), (200, False)]
+)
+def test_a_death_by_signal_is_read_from_the_status_in_any_language(code, killed):
+    """`expect_exit` fails a client killed by a signal whatever language its exit description is in."""
+    from sockspec.clientspec.handle import killed_by_signal
+    from sockspec.process_tree import describe_exit
+
+    assert killed_by_signal(code) is killed
+    assert ("killed" in describe_exit(code, "the client")) is killed  # the English words it replaces

@@ -28,7 +28,8 @@ PSEUDO = "qps"
 OPEN, CLOSE = "\u27e6", "\u27e7"
 # The fields whose lines are bytes, a program's output or a command: shown as they are, in any language.
 VERBATIM = ("TRANSCRIPT", "OUTPUT", "STDOUT", "STDERR", "REPRODUCE")
-# One buggy program per family (the README's examples), each against the tests of its family.
+# One buggy program per family (the README's examples), each against the tests of its family; and
+# buggy clients against the client spec's families that catch them.
 PROGRAMS = [
     ("servers/buggy/strlen_send.c", "send_recv"),
     ("servers/buggy/parent_keeps_fd.c", "close"),
@@ -38,6 +39,14 @@ PROGRAMS = [
     ("servers/buggy/one_wait_per_sigchld.c", "zombies"),
     ("servers/buggy/accept_eintr_exits.c", "lifecycle"),
     ("servers/buggy/continue_on_zero.c", "resources"),
+    ("clients/buggy/sscanf_word.c", "chat"),
+    ("clients/buggy/connect_error_on_stdout.c", "connect"),
+    ("clients/buggy/ignores_end_of_input.py", "end_of_input"),
+    ("clients/buggy/busy_poll.py", "idle_cpu"),
+    ("clients/buggy/drops_last_byte.py", "reply_sizes"),
+    ("clients/buggy/sigpipe_after_reset.c", "reset"),
+    ("clients/buggy/continue_on_recv_zero.c", "server_close"),
+    ("clients/buggy/gives_up_waiting.py", "stream"),
 ]
 _INNERMOST = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 _BYTES = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*\"""")
@@ -84,10 +93,12 @@ def diagnosis_section(output: str) -> str:
     return match.group(0) if match else ""
 
 
-@pytest.mark.parametrize(("program", "family"), PROGRAMS, ids=[family for _program, family in PROGRAMS])
+@pytest.mark.parametrize(
+    ("program", "family"), PROGRAMS, ids=[f"{program.split('/')[0]}-{family}" for program, family in PROGRAMS]
+)
 def test_every_word_of_a_failure_comes_from_the_catalog(pseudo_environment, program, family):
     entry = next(e for e in entries.discover()[0] if e.name == program)
-    module = ast.parse((catalog.ROOT / "spec" / "server" / f"test_{family}.py").read_text())
+    module = ast.parse((entry.spec_dir / f"test_{family}.py").read_text())
     tests = tuple(
         node.name for node in module.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
     )

@@ -86,7 +86,8 @@ def current() -> str:
 
 def _(message: str) -> str:
     """`message` in the language in use (itself if the catalog lacks it, or is English)."""
-    return _translation.gettext(message) if message else message
+    # A plain str, also of a str subclass (a Hint) the catalog lacks: what pytest-xdist can send.
+    return str(_translation.gettext(message)) if message else ""
 
 
 def N_(message: str) -> str:

@@ -84,6 +84,19 @@ def test_the_short_summary_has_one_line_per_failure_also_on_ci(workers):
     assert sum(line.startswith("REPRODUCE") for line in done.stdout.splitlines()) == 2
 
 
+def test_a_failure_with_a_hint_of_causes_crosses_from_an_xdist_worker():
+    """A test whose likely bug is a Hint (words with cause ids) reports its failure through
+    pytest-xdist like any other: once the report held the Hint itself, the worker could not send it
+    (INTERNALERROR, exit 3), so the student saw neither the failure nor the diagnosis."""
+    done = run_pytest(
+        "--impl", str(ROOT / "tests/corpus/servers/buggy/strlen_send.c"), "--model", "threaded",
+        "spec/server/test_send_recv.py", "-k", "binary_data", "-n", "2",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert "DIAGNOSIS" in done.stdout and "strlen-on-binary" in done.stdout
+
+
 def test_tests_that_do_not_apply_are_deselected_not_failed():
     done = run_pytest("--impl", "reference.iterative", "spec/server", "--collect-only", "-q")
     assert done.returncode == 0

@@ -6,7 +6,7 @@
  * fcntl(lfd, F_SETFL, O_NONBLOCK) on the listener too (or one accept() per
  * readiness).
  *
- * sockspec: model=evented reply=echo caught-by=test_one_message,test_serves_client_after_client,test_idle_client_does_not_block_others,test_evented_threads_wait_for_any_socket_not_one causes=not-concurrent diagnosed=no
+ * sockspec: model=evented auto=none reply=echo caught-by=test_one_message,test_serves_client_after_client,test_idle_client_does_not_block_others,test_evented_threads_wait_for_any_socket_not_one causes=not-concurrent diagnosed=no
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * server sends back whatever recv() returned, newline or not.  The bytes held
  * back when the client closes are dropped.
  *
- * sockspec: model=evented reply=echo caught-by=test_one_message,test_binary_data_with_nul_bytes,test_line_endings_and_white_space,test_message_sizes causes=recv-is-not-a-message
+ * sockspec: model=evented auto=none reply=echo caught-by=test_one_message,test_binary_data_with_nul_bytes,test_line_endings_and_white_space,test_message_sizes causes=recv-is-not-a-message
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -7,6 +7,9 @@
  * server sends back whatever recv() returned, newline or not.  The bytes held
  * back when the client closes are dropped.
  *
+ * No cause names line buffering (a '\n' taken for the end of a message);
+ * recv-is-not-a-message (fix: echo what came) is the nearest.
+ *
  * sockspec: model=evented auto=none reply=echo caught-by=test_one_message,test_binary_data_with_nul_bytes,test_line_endings_and_white_space,test_message_sizes causes=recv-is-not-a-message
  */
 #include <arpa/inet.h>

@@ -233,6 +233,30 @@ _SERVER = [
         ),
     ),
     Cause(
+        "edge-triggered-not-drained",
+        N_(
+            "an edge-triggered socket (EPOLLET) is read once per event: epoll_wait() reports it again only "
+            "when new data arrives, so what that one recv() left waits unread, and the client waits for it"
+        ),
+        "ev.events = EPOLLIN | EPOLLET;  ...  n = recv(fd, buf, sizeof buf, 0);  /* once per event */",
+        N_("with EPOLLET, recv() until it fails with EAGAIN; or use level-triggered epoll (no EPOLLET)"),
+        models=("evented",),
+    ),
+    Cause(
+        "blocking-accept-in-loop",
+        N_(
+            "the event loop calls accept() on a listening socket that blocks (an accept() loop until it "
+            "fails, with no O_NONBLOCK): once the waiting clients are taken, the whole server sleeps in "
+            "accept() and serves nobody until another client connects"
+        ),
+        "while ((cfd = accept(lfd, NULL, NULL)) >= 0) add(cfd);  /* lfd blocking */",
+        N_(
+            "make the listening socket non-blocking too (fcntl(lfd, F_SETFL, O_NONBLOCK)) and stop at EAGAIN, "
+            "or call accept() once per readiness"
+        ),
+        models=("evented",),
+    ),
+    Cause(
         "closes-with-replies-pending",
         N_(
             "the server closes a half-closed connection on a clock: some time after recv() returned 0 it "

@@ -89,22 +89,20 @@ def test_the_diagnosis_names_the_bug_of_nearly_every_buggy_program():
 
 
 SERVERS = [e for e in ENTRIES if e.role == "server"]
-# Servers whose declared model --model auto must find: every correct one, and every buggy one whose
-# bug leaves its mechanism as declared.  Its hit rate over the corpus is reported, not only asserted.
-# Today 91/109: the misses are five programs declared wrong on purpose and twelve that exit after
-# their first client, fit no model, or vary with address randomization.
-AUTO_FINDS_THE_DECLARED_MODEL_AT_LEAST = 0.83
+# --model auto must tell a model for nearly every server: its declared one, or the real one of a
+# server declared wrong on purpose.  It may refuse only servers that cannot be watched (they answer
+# no client, or exit after their first), fit no model, or vary with address randomization: today
+# 15 of 118.  Its rate over the corpus is reported, not only asserted.
+AUTO_TELLS_A_MODEL_AT_LEAST = 0.85
 
 
-def test_model_auto_finds_the_declared_model_of_nearly_every_server():
-    """`auto=` headers that differ from the model are the exceptions: at most 17% of the servers (and
-    never a correct one)."""
-    hits = [e for e in SERVERS if e.auto == e.model]
-    print(f"--model auto: the declared model of {len(hits)}/{len(SERVERS)} servers")
+def test_model_auto_tells_the_model_of_nearly_every_server():
+    """`auto=none` and `auto=varies` headers are the exceptions: at most 15% of the servers (and
+    never a correct one, whose declared model auto must find)."""
+    told = [e for e in SERVERS if e.auto not in ("none", "varies")]
+    print(f"--model auto: tells the model of {len(told)}/{len(SERVERS)} servers")
     assert all(e.auto == e.model for e in SERVERS if e.kind == "correct")
-    assert len(hits) >= AUTO_FINDS_THE_DECLARED_MODEL_AT_LEAST * len(SERVERS), [
-        e.name for e in SERVERS if e not in hits
-    ]
+    assert len(told) >= AUTO_TELLS_A_MODEL_AT_LEAST * len(SERVERS), [e.name for e in SERVERS if e not in told]
 
 
 @pytest.mark.slow

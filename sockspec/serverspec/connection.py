@@ -85,10 +85,12 @@ class Client:
         timeouts: Timeouts,
         on_answer: Callable[[], None] = lambda: None,
         server_blocked: Callable[[], bool] = lambda: False,
+        server_waits: Callable[[], list[str]] = list,
     ) -> None:
         self.address = address
         self.on_answer = on_answer  # called whenever an expected reply arrived in full
         self.server_blocked = server_blocked  # every thread of the server asleep (see StallWatch)
+        self.server_waits = server_waits  # the calls its threads sit in, each on one socket (accept, recv...)
         self.transcript = transcript
         self.name = name
         self.connect_seconds = timeouts.connect

@@ -16,7 +16,7 @@ import selectors
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sockspec import evidence
+from sockspec import evidence, tcp
 from sockspec.failure import Hint, SpecFailure, byte_count, describe_difference, preview
 from sockspec.i18n import N_, _, ngettext
 from sockspec.timeouts import LOOK_INTERVAL, Deadline
@@ -205,6 +205,7 @@ def _fail(ex: Exchange, waited: str) -> None:
     except SpecFailure as failure:
         due = ex.expected if ex.done_sending() else ex.expected[: max(ex.sent, len(ex.got))]
         failure.evidence = evidence.of_reply(due, bytes(ex.got), bool(ex.end), ex.client.first_sent)
+        failure.evidence += _left_unread(ex)
         failure.received = bytes(ex.got)
         if not failure.likely_bug and evidence.nothing_for_a_nul(due, bytes(ex.got), bool(ex.end)):
             failure.likely_bug = NOTHING_FOR_A_NUL_HINT
@@ -214,6 +215,31 @@ def _fail(ex: Exchange, waited: str) -> None:
                 words = _("the connection closed on {data}").format(data=preview(due[:16]))
                 failure.evidence.append(("closes-on-command", words))
         raise
+
+
+SENDING = ("write", "writev", "sendto", "sendmsg")  # the calls of proc.SOCKET_WAITS that send
+
+
+def _left_unread(ex: Exchange) -> list[evidence.Finding]:
+    """The server sleeps while bytes the client sent wait unread in its end of the connection, and
+    the client reads on, so nothing stops it from answering: what an event loop shows of a socket
+    it is not told of again (edge-triggered, not read until EAGAIN), or of a blocking accept()."""
+    sock = ex.client.sock
+    end = tcp.server_end(sock) if sock is not None and not ex.end else None
+    if end is None or not end.receive_queue or not ex.client.server_blocked():
+        return []
+    waits = ex.client.server_waits()
+    if any(call.startswith("accept") for call in waits):
+        words = _("the server sits in accept() while {count} bytes from {name} wait unread in its socket")
+        return [("blocking-accept-in-loop", words.format(count=end.receive_queue, name=ex.client.name))]
+    if any(call in SENDING for call in waits):
+        words = _("the server sits in send() to another socket while {count} bytes from {name} wait unread in its own")
+        return [("blocking-send-in-loop", words.format(count=end.receive_queue, name=ex.client.name))]
+    if waits:
+        return []  # it waits to read another socket: what for is the test's to say
+    # It waits for whichever socket is ready, and is not told of this one.
+    words = _("{count} bytes from {name} wait unread in the server's socket while every thread of the server sleeps")
+    return [("edge-triggered-not-drained", words.format(count=end.receive_queue, name=ex.client.name))]
 
 
 def _raise_failure(ex: Exchange, waited: str) -> None:

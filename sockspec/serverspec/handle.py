@@ -101,8 +101,9 @@ class ServerHandle:
         """A client, not yet connected (use `connect()` or `with`)."""
         name = name or f"client {len(self.clients) + 1}"
         client = Client(
-            self.address, self.transcript, name, self.timeouts, self.patience.note_answered, self.process.tree.quiet
-        )
+            self.address, self.transcript, name, self.timeouts, self.patience.note_answered, self.process.tree.quiet,
+            self.socket_waits,
+        )  # fmt: skip
         self.clients.append(client)
         return client
 

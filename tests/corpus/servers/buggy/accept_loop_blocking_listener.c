@@ -6,11 +6,7 @@
  * fcntl(lfd, F_SETFL, O_NONBLOCK) on the listener too (or one accept() per
  * readiness).
  *
- * No cause names a blocking accept() inside the event loop (blocking-send-in-loop
- * is the same mistake with send()); not-concurrent is the nearest, and the
- * diagnosis names recv-is-not-a-message first: diagnosed=no.
- *
- * sockspec: model=evented auto=none reply=echo caught-by=test_one_message,test_serves_client_after_client,test_idle_client_does_not_block_others,test_evented_threads_wait_for_any_socket_not_one causes=not-concurrent diagnosed=no
+ * sockspec: model=evented auto=none reply=echo caught-by=test_one_message,test_serves_client_after_client,test_idle_client_does_not_block_others,test_evented_threads_wait_for_any_socket_not_one causes=blocking-accept-in-loop
  */
 #include <arpa/inet.h>
 #include <errno.h>

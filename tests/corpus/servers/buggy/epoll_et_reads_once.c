@@ -7,10 +7,7 @@
  * arrives: whatever one recv() left in the socket's receive queue is not
  * reported again, so the fix is `while ((n = recv(...)) > 0)` until EAGAIN.
  *
- * No cause names edge-triggered readiness not drained; recv-is-not-a-message
- * (one recv() taken for all there is; fix: loop) is the nearest.
- *
- * sockspec: model=evented reply=echo caught-by=test_half_close_right_after_a_large_message,test_half_close_while_every_buffer_is_full,test_client_that_reads_late_gets_everything,test_message_sizes causes=recv-is-not-a-message
+ * sockspec: model=evented reply=echo caught-by=test_half_close_right_after_a_large_message,test_half_close_while_every_buffer_is_full,test_client_that_reads_late_gets_everything,test_message_sizes causes=edge-triggered-not-drained
  */
 #include <arpa/inet.h>
 #include <errno.h>

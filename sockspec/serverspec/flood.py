@@ -23,6 +23,7 @@ from sockspec.serverspec.conversation import error_name
 from sockspec.timeouts import POLL_INTERVAL, Deadline
 
 LIMIT = 64 * 1024 * 1024  # a server that reads without echoing must not keep a flood going forever
+SLOW_READ_AT_MOST = 3  # a slow reader's pace reads everything in at most this many times its window
 TAKE_STEP = 64 * 1024  # what a slow reader reads at a time (at most a flood period, as payloads.flood() gives)
 
 
@@ -130,13 +131,14 @@ def read_until_all_taken(
 def read_slowly(client: Client, transcript: Transcript, sent: int, read: int, seconds: float) -> None:
     """Read the rest of the echo of a flood of `sent` bytes (`read` of them already read) slowly, a
     step at a time, at the pace that takes `seconds` to read what now waits in the kernel's buffers
-    (unread in our end, unsent in the server's); what the server holds itself comes at the same pace.
+    (unread in our end, unsent in the server's); what the server holds itself comes at the same pace,
+    up to SLOW_READ_AT_MOST times `seconds` in all.
     Every byte must come, however long it takes (the reply deadline starts again at each step)."""
     sock = client.sock
     assert sock is not None
     end = tcp.server_end(sock)
     in_kernel = proc.unread_bytes(sock.fileno()) + (end.send_queue if end else 0)
-    pause = seconds / max(1, in_kernel // TAKE_STEP)
+    pause = seconds / max(1, in_kernel // TAKE_STEP, (sent - read) // TAKE_STEP // SLOW_READ_AT_MOST)
     transcript.add(client.name, f"reads the {sent - read} bytes left slowly, {TAKE_STEP} bytes every {pause:.3f} s")
     while read < sent:
         time.sleep(pause)  # the client is slow on purpose: a pace, not a wait for an event

@@ -80,8 +80,11 @@ def server_end(client: socket.socket) -> TcpSocket | None:
 
     It is the socket whose local address is the client's peer and whose
     remote address is the client's own address.  Its inode is 0 until the
-    server has accept()ed it.
+    server has accept()ed it.  None for a socket that is not TCP over IP (the harness's own tests
+    talk over a socketpair).
     """
+    if client.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
     try:
         mine = client.getsockname()[:2]
         theirs = client.getpeername()[:2]
